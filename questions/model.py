@@ -1,0 +1,115 @@
+"""Typed, immutable question objects as the loader returns them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+KNOWN_TOPICS: tuple[str, ...] = (
+    "batch-size",
+    "epochs",
+    "learning-rate",
+    "tuning",
+    "diagnostics",
+)
+
+
+class QuestionKind(StrEnum):
+    OPEN = "open"  # free text, self-graded against the rubric
+    NUMERIC = "numeric"  # one number, graded automatically
+
+
+@dataclass(frozen=True, slots=True)
+class RubricPoint:
+    text: str
+    must_have: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NumericAnswer:
+    value: float
+    tolerance: float = 0.0
+    unit: str = ""
+
+    def accepts(self, given: float) -> bool:
+        """True when ``given`` lies within the tolerance of the exact answer."""
+        return abs(given - self.value) <= self.tolerance + 1e-9 * max(1.0, abs(self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class Misconception:
+    belief: str  # the wrong belief, as people say it
+    correction: str  # why it is wrong, and the evidence
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationPreset:
+    experiment: str
+    params: tuple[tuple[str, Any], ...] = ()
+    look_for: str = ""  # what to watch in the run to see the answer
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return {key: _thaw(value) for key, value in self.params}
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    topic: str
+    difficulty: int
+    kind: QuestionKind
+    prompt: str
+    model_answer: str
+    rubric: tuple[RubricPoint, ...] = ()
+    follow_ups: tuple[str, ...] = ()
+    misconception: Misconception | None = None
+    references: tuple[str, ...] = ()
+    simulation: SimulationPreset | None = None
+    numeric: NumericAnswer | None = None
+    deck: str = ""
+    source: str = ""  # file:line where the question is defined
+
+    @property
+    def content_hash(self) -> str:
+        """Short hash of what the user is shown and graded on; changes when the text is edited."""
+        payload = {
+            "prompt": self.prompt,
+            "model_answer": self.model_answer,
+            "rubric": [asdict(p) for p in self.rubric],
+            "numeric": asdict(self.numeric) if self.numeric else None,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Deck:
+    name: str
+    path: Path
+    description: str = ""
+    builtin: bool = False
+    questions: tuple[Question, ...] = field(default=())
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(sorted({q.topic for q in self.questions}))
+
+
+def freeze(value: Any) -> Any:
+    """Turn lists and dicts from TOML into hashable tuples so presets stay immutable."""
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, freeze(v)) for k, v in value.items())
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value

@@ -1,0 +1,74 @@
+"""The ``quizapp`` command: no arguments starts the app; subcommands are grouped by feature.
+
+Each feature lives in a module under ``quizapp.commands`` that exposes
+``register(subparsers, common)``; registering must stay cheap (no torch import).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from quizapp import __version__
+
+# Feature modules, each adding its own subcommands.
+COMMAND_MODULES: tuple[str, ...] = ("quizapp.commands.deck",)
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every command accepts (``--home``, ``--deck``), as an argparse parent."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home",
+        metavar="DIR",
+        help="data directory (default: $QUIZAPP_HOME, else the platform's user data folder)",
+    )
+    common.add_argument(
+        "--deck",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="also load this deck file or folder of decks (repeatable)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="quizapp",
+        parents=[common],
+        description=(
+            "Practise machine-learning interview questions on batch size, epochs and learning "
+            "rate; grade yourself against a rubric; run live PyTorch demos. "
+            "Run without a command to open the app."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"quizapp {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers, common)
+    return parser
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from quizapp.app import run
+
+    return run(home=args.home, extra_decks=args.deck)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "func", None)
+    try:
+        if handler is None:
+            if args.command is not None:  # a group such as `quizapp deck` without its action
+                parser.parse_args([args.command, "--help"])
+            return run_app(args)
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
