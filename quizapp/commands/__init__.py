@@ -1,0 +1,1 @@
+"""Subcommands of the ``quizapp`` CLI, one module per feature (see ``quizapp.cli``)."""
