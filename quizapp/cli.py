@@ -17,29 +17,33 @@ from quizapp import __version__
 COMMAND_MODULES: tuple[str, ...] = ("quizapp.commands.deck",)
 
 
-def common_options() -> argparse.ArgumentParser:
-    """Options every command accepts (``--home``, ``--deck``), as an argparse parent."""
+def common_options(default: object = None) -> argparse.ArgumentParser:
+    """Options every command accepts (``--home``, ``--deck``), as an argparse parent.
+
+    Subcommands get ``default=argparse.SUPPRESS`` so that an option given before the
+    subcommand (``quizapp --home X deck list``) is not reset by the subcommand's default.
+    """
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--home",
         metavar="DIR",
+        default=default,
         help="data directory (default: $QUIZAPP_HOME, else the platform's user data folder)",
     )
     common.add_argument(
         "--deck",
         metavar="PATH",
         action="append",
-        default=[],
+        default=default,
         help="also load this deck file or folder of decks (repeatable)",
     )
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = common_options()
     parser = argparse.ArgumentParser(
         prog="quizapp",
-        parents=[common],
+        parents=[common_options()],
         description=(
             "Practise machine-learning interview questions on batch size, epochs and learning "
             "rate; grade yourself against a rubric; run live PyTorch demos. "
@@ -48,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"quizapp {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = common_options(default=argparse.SUPPRESS)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers, common)
     return parser
@@ -62,6 +67,7 @@ def run_app(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.deck = args.deck or []
     handler = getattr(args, "func", None)
     try:
         if handler is None:
