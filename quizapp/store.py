@@ -1,0 +1,1954 @@
+"""The progress database: the one module that talks SQL.
+
+Everything quizapp remembers lives in one SQLite file, ``progress.db`` in the data directory
+(``quizapp.paths``: ``--home`` beats ``$QUIZAPP_HOME`` beats the platform's user data folder).
+WAL journal, ``synchronous=FULL``, a busy timeout and foreign keys are set on every
+connection. Timestamps are stored as UTC epoch milliseconds; anything "per day" takes the
+user's ``tz`` so days follow local midnight (DST included).
+
+A ``Store`` (one sqlite connection) belongs to the thread that opened it; a worker thread
+opens its own. Two processes may have the same database open: writers wait for each other
+(busy timeout), readers never block.
+
+Opening::
+
+    Store.open(home: Path | str | None = None, *, busy_timeout: float = 5.0) -> Store
+        Creates the folder and database, applies migrations, moves a damaged file aside
+        (``progress.db.corrupt-<UTC timestamp>``, never deleted) and starts fresh, salvaging
+        what rows it can read. Raises StoreError (StoreBusyError when locked) with a message
+        fit to show the user. ``store.notices``: list[str] of things to tell the user.
+    store.close(); also a context manager.  store.path, store.home, store.schema_version
+
+Settings::
+
+    store.settings() -> Settings(desired_retention: float, new_per_day: int)
+    store.update_settings(*, desired_retention=None, new_per_day=None) -> Settings
+    store.get_setting(key, default=None) -> Any;  store.set_setting(key, value) -> None (JSON)
+
+Attempts (each committed in its own transaction with the new FSRS card and review log)::
+
+    store.record_attempt(question, grade, rating, *, answer, started, submitted,
+                         mode="review", seconds=None) -> Attempt
+        question: anything with .id, .content_hash, .rubric (RubricPoint(text, must_have));
+        grade: quizapp.grading.Grade; rating: the rating the user chose (may differ from
+        grade.suggested); started/submitted: aware datetimes; mode "review" | "practice".
+        Both modes update the schedule (FSRS handles early reviews); mode is kept for stats.
+    store.undo_last_attempt() -> Attempt | None   (restores the card as it was before)
+    store.last_attempt() -> Attempt | None
+    store.question_history(question_id, limit=None) -> list[Attempt]  (newest first, with
+        .points: the rubric points of the version answered and whether each was met)
+    store.card(question_id) -> fsrs.Card | None
+
+Queue and progress (``now``: aware datetime; ``tz``: tzinfo such as ZoneInfo; ``topics``:
+mapping question id -> topic of the questions that exist now, in deck order)::
+
+    store.due_queue(question_ids: Sequence[str], now, tz, *, new_limit=None) -> list[QueueItem]
+    store.due_counts(now, tz, question_ids=None) -> DueCounts(now, today, week)
+    store.new_remaining_today(question_ids, now, tz, *, new_limit=None) -> int
+    store.streak(now, tz) -> Streak(current, longest, reviewed_today)
+    store.reviews_per_day(first: date, last: date, tz) -> list[DayCount(day, reviews)]
+    store.score_trend(now, tz, *, weeks=12) -> list[TrendPoint(week, attempts, mean_score)]
+    store.mastery(topics, now) -> list[TopicMastery]
+    store.missed_points(*, question_id=None, limit=10) -> list[MissedPoint]
+    store.summary(topics, now, tz) -> Summary   (everything the home screen shows)
+    store.totals() -> Totals(attempts, questions_seen, sim_runs, first, last)
+
+Simulation runs::
+
+    store.record_sim_run(experiment, params, device, status="running", *, summary=None,
+                         result=None, question_id=None, seed=None, started=None,
+                         finished=None) -> int
+    store.finish_sim_run(run_id, status, *, summary=None, result=None, finished=None) -> None
+    store.sim_runs(*, limit=50, experiment=None, question_id=None) -> list[SimRun]
+        (newest first; .result is not loaded here)
+    store.get_sim_run(run_id) -> SimRun | None   (with .result)
+
+Your data::
+
+    store.export_data(now) -> dict;  store.export_file(path, now) -> dict (counts)
+    store.import_data(doc, *, source="data") -> ImportReport;  store.import_file(path)
+    store.backup(dest: Path) -> Path            (SQLite online backup, checked afterwards)
+    store.check() -> list[str]                  (integrity problems; empty when healthy)
+    repair(home) -> list[str]                   (move a damaged database aside, salvage rows)
+    local_timezone() -> tzinfo                  ($TZ, /etc/localtime, else the fixed offset)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import sqlite3
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
+
+from fsrs import Card, State
+from sqlite_utils import Database
+
+from quizapp import scheduling
+from quizapp.grading import Grade, Rating
+from quizapp.paths import data_home, database_path
+from quizapp.scheduling import (
+    DEFAULT_NEW_PER_DAY,
+    DEFAULT_RETENTION,
+    NEW_PER_DAY_RANGE,
+    RETENTION_RANGE,
+    QueueItem,
+    Streak,
+    as_utc,
+    day_start,
+    from_ms,
+    local_day,
+    to_ms,
+)
+
+__all__ = [
+    "Attempt",
+    "DayCount",
+    "DueCounts",
+    "ImportReport",
+    "MissedPoint",
+    "PointResult",
+    "Settings",
+    "SimRun",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+    "Summary",
+    "TopicMastery",
+    "Totals",
+    "TrendPoint",
+    "local_timezone",
+    "repair",
+]
+
+EXPORT_FORMAT = "quizapp-progress"
+MODES = ("review", "practice")
+SIM_STATUSES = ("running", "ok", "diverged", "oom", "cancelled", "failed", "interrupted")
+RECENT_ATTEMPTS = 3  # how many of a question's latest scores count towards its mastery
+
+# SQLite primary result codes we explain to the user.
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+
+
+class StoreError(Exception):
+    """A problem with the progress database, worded for the user (say ``str(err)``)."""
+
+
+class StoreBusyError(StoreError):
+    """Another program held the database lock for longer than the busy timeout."""
+
+
+# --- schema -----------------------------------------------------------------------------
+
+# Ordered migrations: MIGRATIONS[i] takes a database from version i to i + 1. Never edit a
+# released one; append a new one instead, so any older database opens without loss.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: first release.
+    (
+        """CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        # Rubric text of every question version ever answered (keyed by content hash), so an
+        # old attempt still shows the points as they read when it was graded.
+        """CREATE TABLE rubric_points (
+            question_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            point INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            must_have INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (question_id, content_hash, point)
+        ) WITHOUT ROWID""",
+        # met_mask: bit i set when rubric point i was met; rubric_size: points in that version.
+        """CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            question_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            started_ms INTEGER NOT NULL,
+            submitted_ms INTEGER NOT NULL,
+            answer TEXT NOT NULL DEFAULT '',
+            rubric_size INTEGER NOT NULL DEFAULT 0,
+            met_mask INTEGER NOT NULL DEFAULT 0,
+            score REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
+            suggested INTEGER CHECK (suggested BETWEEN 1 AND 4),
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+            seconds REAL NOT NULL CHECK (seconds >= 0),
+            mode TEXT NOT NULL CHECK (mode IN ('review', 'practice'))
+        )""",
+        "CREATE INDEX attempts_submitted ON attempts (submitted_ms)",
+        "CREATE INDEX attempts_question ON attempts (question_id, submitted_ms)",
+        # The FSRS card per question, one column per field so due dates can be indexed.
+        """CREATE TABLE cards (
+            question_id TEXT PRIMARY KEY,
+            card_id INTEGER NOT NULL,
+            state INTEGER NOT NULL,
+            step INTEGER,
+            stability REAL,
+            difficulty REAL,
+            due_ms INTEGER NOT NULL,
+            last_review_ms INTEGER
+        )""",
+        "CREATE INDEX cards_due ON cards (due_ms)",
+        # card_before: the card's JSON before this review (NULL when it was new), for undo.
+        """CREATE TABLE review_log (
+            id INTEGER PRIMARY KEY,
+            attempt_id INTEGER NOT NULL UNIQUE REFERENCES attempts (id) ON DELETE CASCADE,
+            question_id TEXT NOT NULL,
+            card_id INTEGER NOT NULL,
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+            reviewed_ms INTEGER NOT NULL,
+            duration_ms INTEGER,
+            card_before TEXT
+        )""",
+        "CREATE INDEX review_log_reviewed ON review_log (reviewed_ms)",
+        "CREATE INDEX review_log_question ON review_log (question_id, reviewed_ms)",
+        """CREATE TABLE sim_runs (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            experiment TEXT NOT NULL,
+            params TEXT NOT NULL,
+            device TEXT NOT NULL,
+            status TEXT NOT NULL,
+            seed INTEGER,
+            question_id TEXT,
+            started_ms INTEGER NOT NULL,
+            finished_ms INTEGER,
+            summary TEXT,
+            result TEXT
+        )""",
+        "CREATE INDEX sim_runs_started ON sim_runs (started_ms)",
+        "CREATE INDEX sim_runs_question ON sim_runs (question_id, started_ms)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database up to ``target`` in one transaction; returns the version before."""
+    with _write(db):
+        before = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if before > SCHEMA_VERSION:
+            raise StoreError(
+                f"this progress database was written by a newer quizapp (schema {before}; "
+                f"this version understands up to {SCHEMA_VERSION}). Upgrade quizapp; "
+                "the database was not changed."
+            )
+        for version in range(before, target):
+            for statement in MIGRATIONS[version]:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+    return before
+
+
+@contextmanager
+def _write(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock up front.
+
+    BEGIN IMMEDIATE waits (busy timeout) for another writer instead of failing half-way
+    through when a read transaction cannot be upgraded."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+# --- records ----------------------------------------------------------------------------
+
+
+class RubricPointLike(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def must_have(self) -> bool: ...
+
+
+class QuestionLike(Protocol):
+    """What the store needs from ``questions.model.Question``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def rubric(self) -> Sequence[RubricPointLike]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PointResult:
+    index: int
+    text: str
+    must_have: bool
+    met: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    id: int
+    uid: str
+    question_id: str
+    content_hash: str
+    started: datetime
+    submitted: datetime
+    answer: str
+    met: frozenset[int]
+    rubric_size: int
+    score: float
+    suggested: Rating | None
+    rating: Rating
+    seconds: float
+    mode: str
+    points: tuple[PointResult, ...] = ()  # filled by question_history()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    desired_retention: float = DEFAULT_RETENTION
+    new_per_day: int = DEFAULT_NEW_PER_DAY
+
+
+@dataclass(frozen=True, slots=True)
+class DueCounts:
+    now: int  # due at this moment (overdue included)
+    today: int  # due before local midnight
+    week: int  # due within the next 7 local days, today included
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: date
+    reviews: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    week: date  # Monday the local week starts
+    attempts: int
+    mean_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMastery:
+    """Mastery of a topic, 0..1: the mean over its questions of retrievability x recent score
+    (a question never answered counts 0), so a topic is mastered only when most of it is
+    both remembered (FSRS) and answered well (rubric)."""
+
+    topic: str
+    questions: int
+    seen: int
+    mastery: float
+    mean_recent_score: float | None  # over the questions seen
+    mean_retrievability: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MissedPoint:
+    question_id: str
+    text: str
+    must_have: bool
+    missed: int
+    shown: int
+
+    @property
+    def miss_rate(self) -> float:
+        return self.missed / self.shown if self.shown else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    attempts: int
+    questions_seen: int
+    sim_runs: int
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    due: DueCounts
+    new_remaining_today: int
+    new_available: int
+    reviews_today: int
+    streak: Streak
+    mastery: tuple[TopicMastery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SimRun:
+    id: int
+    uid: str
+    experiment: str
+    params: dict[str, Any]
+    device: str
+    status: str
+    seed: int | None
+    question_id: str | None
+    started: datetime
+    finished: datetime | None
+    summary: Any
+    result: Any = None  # only loaded by get_sim_run()
+
+
+@dataclass(slots=True)
+class ImportReport:
+    attempts_added: int = 0
+    attempts_present: int = 0
+    sim_runs_added: int = 0
+    sim_runs_present: int = 0
+    cards_taken: int = 0
+    cards_replayed: int = 0
+    settings_added: int = 0
+    questions: set[str] = field(default_factory=set)
+
+    @property
+    def added_anything(self) -> bool:
+        return bool(self.attempts_added or self.sim_runs_added or self.settings_added)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _guarded(method: Callable[Concatenate[Store, P], T]) -> Callable[Concatenate[Store, P], T]:
+    """Turn sqlite errors escaping a public method into a StoreError the user can act on."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path, self.busy_timeout) from exc
+
+    return wrapper
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _explain(exc: sqlite3.Error, path: Path, busy_timeout: float) -> StoreError:
+    code = _code(exc)
+    if code in (_BUSY, _LOCKED) or "locked" in str(exc):
+        return StoreBusyError(
+            f"The progress database {path} is in use by another program (probably another "
+            f"quizapp writing to it) and stayed locked for {busy_timeout:g} s. Nothing was "
+            "lost; close the other program or try again."
+        )
+    if code in (_CORRUPT, _NOTADB):
+        return StoreError(
+            f"The progress database {path} is damaged ({exc}). Nothing was deleted. Run "
+            "`quizapp doctor` to check it, and `quizapp doctor --repair` to move it aside and "
+            "recover what can still be read."
+        )
+    if code == _FULL:
+        return StoreError(f"The disk holding {path} is full; free some space and try again.")
+    if code == _READONLY:
+        return StoreError(
+            f"The progress database {path} is read-only; make the file and its folder "
+            "writable, or choose another data folder with --home or QUIZAPP_HOME."
+        )
+    if code == _CANTOPEN:
+        return StoreError(
+            f"Cannot open the progress database {path}: check that the folder exists and is "
+            "writable, or choose another data folder with --home or QUIZAPP_HOME."
+        )
+    if code == _IOERR:
+        return StoreError(f"Reading or writing {path} failed ({exc}); check the disk.")
+    return StoreError(f"Database error in {path}: {exc}")
+
+
+# --- opening ----------------------------------------------------------------------------
+
+
+def _prepare_home(home: Path) -> None:
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(
+            f"Cannot use {home} as the data folder: a file with that name is in the way. "
+            "Move it, or choose another folder with --home or QUIZAPP_HOME."
+        ) from None
+    except NotADirectoryError:
+        raise StoreError(
+            f"Cannot create the data folder {home}: part of that path is a file, not a "
+            "folder. Choose another folder with --home or QUIZAPP_HOME."
+        ) from None
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot create the data folder {home}: {exc.strerror or exc}. Choose another "
+            "folder with --home or QUIZAPP_HOME."
+        ) from None
+    if not home.is_dir():
+        raise StoreError(f"The data folder {home} is not a folder.")
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"Cannot write to the data folder {home}: permission denied. quizapp keeps your "
+            "progress there; make it writable or choose another folder with --home or "
+            "QUIZAPP_HOME."
+        )
+    db_file = database_path(home)
+    if db_file.exists() and not os.access(db_file, os.R_OK | os.W_OK):
+        raise StoreError(
+            f"Cannot read and write the progress database {db_file}: permission denied. "
+            "Make it readable and writable by you."
+        )
+
+
+def _connect(path: Path, busy_timeout: float) -> Database:
+    conn = sqlite3.connect(str(path), timeout=busy_timeout)
+    db = Database(conn, execute_plugins=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # Reading the schema is what reveals a file that is not a database at all.
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    if db.journal_mode != "wal":
+        db.enable_wal()
+    # FULL: a grade survives even a power cut once record_attempt() returns; grades are
+    # rare enough that the extra fsync is never felt.
+    conn.execute("PRAGMA synchronous = FULL")
+    return db
+
+
+def _aside_name(path: Path, moment: datetime) -> Path:
+    stamp = moment.strftime("%Y%m%dT%H%M%SZ")
+    candidate = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    return candidate
+
+
+def _move_aside(path: Path, moment: datetime) -> Path:
+    """Rename the damaged file (and its -wal/-shm companions, which belong to it)."""
+    target = _aside_name(path, moment)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    path.rename(target)
+    return target
+
+
+_TABLE_ORDER = ("settings", "rubric_points", "attempts", "cards", "review_log", "sim_runs")
+
+
+def _salvage(db: Database, damaged: Path) -> dict[str, int]:
+    """Copy every row still readable from a damaged database into the fresh one."""
+    copied: dict[str, int] = {}
+    try:
+        db.execute("ATTACH DATABASE ? AS damaged", [str(damaged)])
+    except sqlite3.Error:
+        return copied
+    try:
+        for table in _TABLE_ORDER:
+            try:
+                theirs = {r[1] for r in db.execute(f"PRAGMA damaged.table_info({table})")}
+            except sqlite3.Error:
+                continue
+            ours = [r[1] for r in db.execute(f"PRAGMA main.table_info({table})")]
+            cols = ", ".join(c for c in ours if c in theirs)
+            if not cols:
+                continue
+            try:
+                with _write(db):
+                    before = db.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+                    db.execute(
+                        f"INSERT OR IGNORE INTO main.{table} ({cols}) "
+                        f"SELECT {cols} FROM damaged.{table}"
+                    )
+                    after = db.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+                copied[table] = after - before
+            except sqlite3.Error:
+                copied[table] = _salvage_rows(db, table, cols)
+    finally:
+        with suppress(sqlite3.Error):
+            db.execute("DETACH DATABASE damaged")
+    return {t: n for t, n in copied.items() if n}
+
+
+def _salvage_rows(db: Database, table: str, cols: str) -> int:
+    """Row by row, for a table whose bulk copy hit a damaged page."""
+    try:
+        rowids = [r[0] for r in db.execute(f"SELECT rowid FROM damaged.{table}")]
+    except sqlite3.Error:
+        return 0
+    copied = 0
+    for rowid in rowids:
+        try:
+            with _write(db):
+                cur = db.execute(
+                    f"INSERT OR IGNORE INTO main.{table} ({cols}) "
+                    f"SELECT {cols} FROM damaged.{table} WHERE rowid = ?",
+                    [rowid],
+                )
+                copied += max(cur.rowcount, 0)
+        except sqlite3.Error:
+            continue
+    return copied
+
+
+def _damaged_notice(path: Path, aside: Path, reason: str, salvaged: Mapping[str, int]) -> str:
+    notice = (
+        f"The progress database {path} could not be read ({reason}). It was moved to "
+        f"{aside} (nothing was deleted) and a fresh database was started."
+    )
+    if salvaged:
+        parts = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in salvaged.items())
+        notice += f" Recovered from the old file: {parts}."
+    return notice
+
+
+def repair(home: Path | str | None = None, *, now: datetime | None = None) -> list[str]:
+    """Move a damaged database aside, start a fresh one and copy over what can be read.
+
+    Returns messages for the user. Does nothing (and says so) when the database is healthy."""
+    root = home if isinstance(home, Path) else data_home(home)
+    with Store.open(root) as store:
+        messages = list(store.notices)
+        problems = store.check()
+    if not problems:
+        return [*messages, f"{store.path} is healthy; nothing to repair."]
+    moment = now or datetime.now(UTC)
+    aside = _move_aside(store.path, moment)
+    with Store.open(root) as fresh:
+        salvaged = _salvage(fresh.db, aside)
+        fresh._rebuild_all_cards()
+    messages.append(_damaged_notice(store.path, aside, "; ".join(problems[:3]), salvaged))
+    return messages
+
+
+# --- the store --------------------------------------------------------------------------
+
+
+class Store:
+    """The progress database. Open with :meth:`Store.open`; see the module docstring."""
+
+    def __init__(self, db: Database, home: Path, busy_timeout: float, notices: list[str]):
+        self.db = db
+        self.home = home
+        self.path = database_path(home)
+        self.busy_timeout = busy_timeout
+        self.notices = notices
+
+    @classmethod
+    def open(cls, home: Path | str | None = None, *, busy_timeout: float = 5.0) -> Store:
+        root = home if isinstance(home, Path) else data_home(home)
+        root = root.expanduser()
+        _prepare_home(root)
+        path = database_path(root)
+        notices: list[str] = []
+        try:
+            db, replaced = cls._open_or_replace(path, busy_timeout, notices)
+        except sqlite3.Error as exc:
+            raise _explain(exc, path, busy_timeout) from exc
+        try:
+            before = migrate(db)
+        except sqlite3.Error as exc:
+            db.close()
+            raise _explain(exc, path, busy_timeout) from exc
+        except StoreError:
+            db.close()
+            raise
+        if 0 < before < SCHEMA_VERSION:
+            notices.append(
+                f"Upgraded the progress database {path} from schema {before} to "
+                f"{SCHEMA_VERSION}; all records kept."
+            )
+        store = cls(db, root, busy_timeout, notices)
+        if replaced:
+            store._rebuild_all_cards()
+        return store
+
+    @staticmethod
+    def _open_or_replace(
+        path: Path, busy_timeout: float, notices: list[str]
+    ) -> tuple[Database, bool]:
+        """Connect; a file that is not a readable database is moved aside and replaced."""
+        try:
+            return _connect(path, busy_timeout), False
+        except sqlite3.DatabaseError as exc:
+            if _code(exc) not in (_CORRUPT, _NOTADB):
+                raise
+            reason = str(exc)
+        aside = _move_aside(path, datetime.now(UTC))
+        db = _connect(path, busy_timeout)
+        migrate(db)
+        salvaged = _salvage(db, aside)
+        notices.append(_damaged_notice(path, aside, reason, salvaged))
+        return db, True
+
+    def close(self) -> None:
+        with suppress(sqlite3.Error):
+            self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # --- settings ---------------------------------------------------------------------
+
+    @_guarded
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    @_guarded
+    def set_setting(self, key: str, value: Any) -> None:
+        with _write(self.db):
+            self.db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, json.dumps(value)],
+            )
+
+    def settings(self) -> Settings:
+        retention = self.get_setting("desired_retention", DEFAULT_RETENTION)
+        per_day = self.get_setting("new_per_day", DEFAULT_NEW_PER_DAY)
+        try:
+            return Settings(_valid_retention(retention), _valid_new_per_day(per_day))
+        except ValueError:
+            return Settings()  # a hand-edited bad value must not stop reviews
+
+    def update_settings(
+        self, *, desired_retention: float | None = None, new_per_day: int | None = None
+    ) -> Settings:
+        """Validate and save; raises ValueError with the allowed range."""
+        if desired_retention is not None:
+            self.set_setting("desired_retention", _valid_retention(desired_retention))
+        if new_per_day is not None:
+            self.set_setting("new_per_day", _valid_new_per_day(new_per_day))
+        return self.settings()
+
+    # --- attempts ---------------------------------------------------------------------
+
+    @_guarded
+    def record_attempt(
+        self,
+        question: QuestionLike,
+        grade: Grade,
+        rating: Rating | int,
+        *,
+        answer: str,
+        started: datetime,
+        submitted: datetime,
+        mode: Literal["review", "practice"] | str = "review",
+        seconds: float | None = None,
+    ) -> Attempt:
+        """Save a graded attempt, the question's new FSRS card and the review log, in one
+        transaction committed before returning."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        chosen = Rating(int(rating))
+        start, end = as_utc(started), as_utc(submitted)
+        if seconds is None:
+            seconds = max(0.0, (end - start).total_seconds())
+        size = len(question.rubric)
+        met = frozenset(grade.met)
+        if any(not 0 <= i < max(size, 1) for i in met) or (size == 0 and met):
+            raise ValueError(f"met points {sorted(met)} do not fit a rubric of {size} points")
+        uid = uuid.uuid4().hex
+        with _write(self.db):
+            retention = self._retention()
+            before = self._card(question.id)
+            outcome = scheduling.review(
+                before,
+                question.id,
+                chosen,
+                end,
+                desired_retention=retention,
+                duration_ms=int(seconds * 1000),
+            )
+            self._remember_rubric(question)
+            cur = self.db.execute(
+                """INSERT INTO attempts (uid, question_id, content_hash, started_ms,
+                    submitted_ms, answer, rubric_size, met_mask, score, suggested, rating,
+                    seconds, mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    uid,
+                    question.id,
+                    question.content_hash,
+                    to_ms(start),
+                    to_ms(end),
+                    answer,
+                    size,
+                    _mask(met),
+                    float(grade.score),
+                    int(grade.suggested),
+                    int(chosen),
+                    float(seconds),
+                    mode,
+                ],
+            )
+            attempt_id = int(cur.lastrowid or 0)
+            self._insert_review(attempt_id, question.id, outcome)
+            self._save_card(question.id, outcome.after)
+        return Attempt(
+            id=attempt_id,
+            uid=uid,
+            question_id=question.id,
+            content_hash=question.content_hash,
+            started=start,
+            submitted=end,
+            answer=answer,
+            met=met,
+            rubric_size=size,
+            score=float(grade.score),
+            suggested=Rating(int(grade.suggested)),
+            rating=chosen,
+            seconds=float(seconds),
+            mode=mode,
+        )
+
+    @_guarded
+    def undo_last_attempt(self) -> Attempt | None:
+        """Remove the most recent attempt and put the question's schedule back as it was."""
+        with _write(self.db):
+            row = self._one(f"SELECT {_ATTEMPT_COLS} FROM attempts ORDER BY id DESC LIMIT 1")
+            if row is None:
+                return None
+            attempt = _attempt(row)
+            log = self._one(
+                "SELECT reviewed_ms, card_before FROM review_log WHERE attempt_id = ?",
+                [attempt.id],
+            )
+            head = self._one(
+                "SELECT last_review_ms FROM cards WHERE question_id = ?", [attempt.question_id]
+            )
+            self.db.execute("DELETE FROM attempts WHERE id = ?", [attempt.id])
+            if log is not None and head is not None and head[0] == log[0]:
+                if log[1] is None:
+                    self.db.execute(
+                        "DELETE FROM cards WHERE question_id = ?", [attempt.question_id]
+                    )
+                else:
+                    self._save_card(attempt.question_id, Card.from_json(log[1]))
+            else:
+                # The card moved on since (an import merged other reviews): rebuild it.
+                self._rebuild_card(attempt.question_id)
+        return attempt
+
+    @_guarded
+    def last_attempt(self) -> Attempt | None:
+        row = self._one(f"SELECT {_ATTEMPT_COLS} FROM attempts ORDER BY id DESC LIMIT 1")
+        return None if row is None else _attempt(row)
+
+    @_guarded
+    def question_history(self, question_id: str, limit: int | None = None) -> list[Attempt]:
+        """Attempts at one question, newest first, with the rubric of the version answered."""
+        sql = (
+            f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE question_id = ? "
+            "ORDER BY submitted_ms DESC, id DESC"
+        )
+        params: list[Any] = [question_id]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        attempts = [_attempt(r) for r in self.db.execute(sql, params).fetchall()]
+        rubrics: dict[str, dict[int, tuple[str, bool]]] = defaultdict(dict)
+        for content_hash, point, text, must in self.db.execute(
+            "SELECT content_hash, point, text, must_have FROM rubric_points WHERE question_id = ?",
+            [question_id],
+        ):
+            rubrics[content_hash][point] = (text, bool(must))
+        out = []
+        for a in attempts:
+            texts = rubrics.get(a.content_hash, {})
+            points = tuple(
+                PointResult(i, *texts.get(i, (f"point {i + 1}", False)), met=i in a.met)
+                for i in range(a.rubric_size)
+            )
+            out.append(_replace_points(a, points))
+        return out
+
+    @_guarded
+    def card(self, question_id: str) -> Card | None:
+        return self._card(question_id)
+
+    # --- queue and progress -----------------------------------------------------------
+
+    @_guarded
+    def due_queue(
+        self,
+        question_ids: Sequence[str],
+        now: datetime,
+        tz: tzinfo,
+        *,
+        new_limit: int | None = None,
+    ) -> list[QueueItem]:
+        """What to review now: due questions (longest overdue first), then new ones in the
+        given order up to today's remaining new-question allowance."""
+        ids = list(dict.fromkeys(question_ids))
+        now_ms = to_ms(as_utc(now))
+        rows = self.db.execute(
+            "SELECT question_id, due_ms, due_ms <= ? FROM cards "
+            "WHERE question_id IN (SELECT value FROM json_each(?))",
+            [now_ms, json.dumps(ids)],
+        ).fetchall()
+        seen = {r[0] for r in rows}
+        due = [(r[0], from_ms(r[1])) for r in rows if r[2]]
+        remaining = self._new_remaining(now, tz, new_limit)
+        return scheduling.plan_queue(due, (q for q in ids if q not in seen), remaining)
+
+    @_guarded
+    def due_counts(
+        self, now: datetime, tz: tzinfo, question_ids: Sequence[str] | None = None
+    ) -> DueCounts:
+        now_utc = as_utc(now)
+        today = local_day(now_utc, tz)
+        bounds = [
+            to_ms(now_utc),
+            to_ms(day_start(today + timedelta(days=1), tz)),
+            to_ms(day_start(today + timedelta(days=7), tz)),
+        ]
+        where, params = _id_filter("question_id", question_ids)
+        row = self.db.execute(
+            "SELECT count(*) FILTER (WHERE due_ms <= ?), count(*) FILTER (WHERE due_ms < ?), "
+            f"count(*) FILTER (WHERE due_ms < ?) FROM cards WHERE due_ms < ? {where}",
+            [*bounds, bounds[2], *params],
+        ).fetchone()
+        return DueCounts(now=row[0], today=row[1], week=row[2])
+
+    @_guarded
+    def new_remaining_today(
+        self,
+        question_ids: Sequence[str],
+        now: datetime,
+        tz: tzinfo,
+        *,
+        new_limit: int | None = None,
+    ) -> int:
+        """How many new questions may still be started today (never more than exist)."""
+        ids = list(dict.fromkeys(question_ids))
+        seen = self.db.execute(
+            "SELECT count(*) FROM cards WHERE question_id IN (SELECT value FROM json_each(?))",
+            [json.dumps(ids)],
+        ).fetchone()[0]
+        return min(len(ids) - seen, self._new_remaining(now, tz, new_limit))
+
+    @_guarded
+    def streak(self, now: datetime, tz: tzinfo) -> Streak:
+        now_utc = as_utc(now)
+        first = self.db.execute("SELECT min(submitted_ms) FROM attempts").fetchone()[0]
+        today = local_day(now_utc, tz)
+        if first is None:
+            return Streak(0, 0, False)
+        days = self._local_days(from_ms(first), day_start(today + timedelta(days=1), tz), tz)
+        return scheduling.compute_streak((d for d, _ in days), today)
+
+    @_guarded
+    def reviews_per_day(self, first: date, last: date, tz: tzinfo) -> list[DayCount]:
+        """Reviews on each local day from ``first`` to ``last`` inclusive (zeros included)."""
+        start = day_start(first, tz)
+        end = day_start(last + timedelta(days=1), tz)
+        counts = dict(self._local_days(start, end, tz))
+        out = []
+        day = first
+        while day <= last:
+            out.append(DayCount(day, counts.get(day, 0)))
+            day += timedelta(days=1)
+        return out
+
+    @_guarded
+    def score_trend(self, now: datetime, tz: tzinfo, *, weeks: int = 12) -> list[TrendPoint]:
+        """Mean score per local week (Monday first), oldest first, for the last ``weeks``
+        weeks including this one; weeks without attempts are left out."""
+        today = local_day(as_utc(now), tz)
+        monday = today - timedelta(days=today.weekday())
+        start = day_start(monday - timedelta(weeks=weeks - 1), tz)
+        end = day_start(monday + timedelta(weeks=1), tz)
+        cte, params = _segments(tz, start, end)
+        rows = self.db.execute(
+            f"""WITH {cte}
+            SELECT date(a.submitted_ms / 1000 + seg.off / 1000, 'unixepoch', 'weekday 0',
+                        '-6 days') AS week,
+                   count(*), avg(a.score)
+            FROM attempts AS a JOIN seg ON a.submitted_ms >= seg.lo AND a.submitted_ms < seg.hi
+            WHERE a.submitted_ms >= ? AND a.submitted_ms < ?
+            GROUP BY week ORDER BY week""",
+            [*params, to_ms(start), to_ms(end)],
+        ).fetchall()
+        return [TrendPoint(date.fromisoformat(w), n, float(s)) for w, n, s in rows]
+
+    @_guarded
+    def mastery(self, topics: Mapping[str, str], now: datetime) -> list[TopicMastery]:
+        """Mastery per topic (in first-seen order of ``topics``); see TopicMastery."""
+        rows = self.db.execute(
+            f"""WITH q AS (SELECT key AS id, value AS topic FROM json_each(?))
+            SELECT q.id, q.topic, {_CARD_COLS_C},
+                   (SELECT avg(score) FROM (SELECT score FROM attempts AS a
+                        WHERE a.question_id = q.id ORDER BY a.submitted_ms DESC LIMIT ?))
+            FROM q LEFT JOIN cards AS c ON c.question_id = q.id""",
+            [json.dumps(dict(topics)), RECENT_ATTEMPTS],
+        ).fetchall()
+        per_topic: dict[str, list[tuple[float | None, float | None]]] = {}
+        for row in rows:
+            card = _card_from_row(row[2:9]) if row[2] is not None else None
+            recall = scheduling.retrievability(card, now) if card is not None else None
+            per_topic.setdefault(row[1], []).append((recall, row[9]))
+        out = []
+        for topic, items in per_topic.items():
+            seen = [(r or 0.0, s or 0.0) for r, s in items if r is not None or s is not None]
+            total = sum(r * s for r, s in seen)
+            out.append(
+                TopicMastery(
+                    topic=topic,
+                    questions=len(items),
+                    seen=len(seen),
+                    mastery=total / len(items) if items else 0.0,
+                    mean_recent_score=_mean([s for _, s in seen]),
+                    mean_retrievability=_mean([r for r, _ in seen]),
+                )
+            )
+        return out
+
+    @_guarded
+    def missed_points(
+        self, *, question_id: str | None = None, limit: int | None = 10
+    ) -> list[MissedPoint]:
+        """Rubric points missed most often, overall or for one question.
+
+        A point keeps its tally across edits of other parts of the question (points are
+        matched by their text)."""
+        where, params = ("WHERE question_id = ?", [question_id]) if question_id else ("", [])
+        size = self.db.execute(f"SELECT max(rubric_size) FROM attempts {where}", params)
+        width = int(size.fetchone()[0] or 0)
+        if width == 0:
+            return []
+        sums = ", ".join(
+            f"sum(rubric_size > {i} AND (met_mask >> {i}) & 1 = 0)" for i in range(width)
+        )
+        rows = self.db.execute(
+            f"""SELECT question_id, content_hash, rubric_size, count(*), {sums}
+            FROM attempts {where} GROUP BY question_id, content_hash""",
+            params,
+        ).fetchall()
+        texts = self._rubric_texts({(r[0], r[1]) for r in rows})
+        tally: dict[tuple[str, str], list[Any]] = {}
+        for qid, content_hash, rubric_size, shown, *missed in rows:
+            for point in range(rubric_size):
+                text, must = texts.get((qid, content_hash, point), (f"point {point + 1}", False))
+                entry = tally.setdefault((qid, text), [must, 0, 0])
+                entry[1] += missed[point]
+                entry[2] += shown
+        ranked = sorted(
+            (MissedPoint(q, t, bool(v[0]), int(v[1]), int(v[2])) for (q, t), v in tally.items()),
+            key=lambda m: (-m.missed, -m.miss_rate, m.question_id, m.text),
+        )
+        ranked = [m for m in ranked if m.missed > 0]
+        return ranked if limit is None else ranked[:limit]
+
+    @_guarded
+    def totals(self) -> Totals:
+        row = self.db.execute(
+            "SELECT count(*), count(DISTINCT question_id), min(submitted_ms), max(submitted_ms) "
+            "FROM attempts"
+        ).fetchone()
+        runs = self.db.execute("SELECT count(*) FROM sim_runs").fetchone()[0]
+        return Totals(
+            attempts=row[0],
+            questions_seen=row[1],
+            sim_runs=runs,
+            first=from_ms(row[2]) if row[2] is not None else None,
+            last=from_ms(row[3]) if row[3] is not None else None,
+        )
+
+    def summary(self, topics: Mapping[str, str], now: datetime, tz: tzinfo) -> Summary:
+        """Everything the home screen shows, for the questions in ``topics``."""
+        ids = list(topics)
+        today = local_day(as_utc(now), tz)
+        seen = self._count_seen(ids)
+        return Summary(
+            due=self.due_counts(now, tz, ids),
+            new_remaining_today=self.new_remaining_today(ids, now, tz),
+            new_available=len(ids) - seen,
+            reviews_today=self.reviews_per_day(today, today, tz)[0].reviews,
+            streak=self.streak(now, tz),
+            mastery=tuple(self.mastery(topics, now)),
+        )
+
+    # --- simulation runs --------------------------------------------------------------
+
+    @_guarded
+    def record_sim_run(
+        self,
+        experiment: str,
+        params: Mapping[str, Any],
+        device: str,
+        status: str = "running",
+        *,
+        summary: Any = None,
+        result: Any = None,
+        question_id: str | None = None,
+        seed: int | None = None,
+        started: datetime | None = None,
+        finished: datetime | None = None,
+    ) -> int:
+        """Save a simulation run; returns its id. ``summary``/``result``: JSON-able values
+        or JSON text (e.g. from ``result.to_json()``)."""
+        _check_status(status)
+        start = as_utc(started or datetime.now(UTC))
+        if finished is None and status != "running":
+            finished = datetime.now(UTC)
+        with _write(self.db):
+            cur = self.db.execute(
+                """INSERT INTO sim_runs (uid, experiment, params, device, status, seed,
+                    question_id, started_ms, finished_ms, summary, result)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    uuid.uuid4().hex,
+                    experiment,
+                    json.dumps(dict(params), sort_keys=True),
+                    device,
+                    status,
+                    seed,
+                    question_id,
+                    to_ms(start),
+                    to_ms(as_utc(finished)) if finished else None,
+                    _json_text(summary),
+                    _json_text(result),
+                ],
+            )
+        return int(cur.lastrowid or 0)
+
+    @_guarded
+    def finish_sim_run(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        summary: Any = None,
+        result: Any = None,
+        finished: datetime | None = None,
+    ) -> None:
+        """Set a run's final status (and summary/result when given)."""
+        _check_status(status)
+        end = as_utc(finished or datetime.now(UTC))
+        with _write(self.db):
+            cur = self.db.execute(
+                "UPDATE sim_runs SET status = ?, finished_ms = ?, "
+                "summary = coalesce(?, summary), result = coalesce(?, result) WHERE id = ?",
+                [status, to_ms(end), _json_text(summary), _json_text(result), run_id],
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"There is no simulation run with id {run_id}.")
+
+    @_guarded
+    def sim_runs(
+        self,
+        *,
+        limit: int | None = 50,
+        experiment: str | None = None,
+        question_id: str | None = None,
+    ) -> list[SimRun]:
+        clauses, params = [], []
+        if experiment is not None:
+            clauses.append("experiment = ?")
+            params.append(experiment)
+        if question_id is not None:
+            clauses.append("question_id = ?")
+            params.append(question_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {_RUN_COLS}, NULL FROM sim_runs {where} ORDER BY started_ms DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_sim_run(r) for r in self.db.execute(sql, params).fetchall()]
+
+    @_guarded
+    def get_sim_run(self, run_id: int) -> SimRun | None:
+        row = self._one(f"SELECT {_RUN_COLS}, result FROM sim_runs WHERE id = ?", [run_id])
+        return None if row is None else _sim_run(row)
+
+    # --- export, import, backup, integrity -----------------------------------------------
+
+    @_guarded
+    def export_data(self, now: datetime) -> dict[str, Any]:
+        """Everything in the database as one JSON-able document (see ``import_data``)."""
+        db = self.db
+        with _read(db):
+            attempts = [
+                {
+                    "uid": r["uid"],
+                    "question_id": r["question_id"],
+                    "content_hash": r["content_hash"],
+                    "started_at": _iso(r["started_ms"]),
+                    "submitted_at": _iso(r["submitted_ms"]),
+                    "answer": r["answer"],
+                    "rubric_size": r["rubric_size"],
+                    "met": sorted(_unmask(r["met_mask"])),
+                    "score": r["score"],
+                    "suggested": r["suggested"],
+                    "rating": r["rating"],
+                    "seconds": r["seconds"],
+                    "mode": r["mode"],
+                }
+                for r in db.query("SELECT * FROM attempts ORDER BY id")
+            ]
+            rubrics = [
+                {
+                    "question_id": r["question_id"],
+                    "content_hash": r["content_hash"],
+                    "point": r["point"],
+                    "text": r["text"],
+                    "must_have": bool(r["must_have"]),
+                }
+                for r in db.query(
+                    "SELECT * FROM rubric_points ORDER BY question_id, content_hash, point"
+                )
+            ]
+            cards = [
+                {"question_id": row[0], "card": _card_from_row(row[1:]).to_dict()}
+                for row in db.execute(
+                    f"SELECT question_id, {_CARD_COLS} FROM cards ORDER BY question_id"
+                )
+            ]
+            reviews = [
+                {
+                    "attempt_uid": r["uid"],
+                    "question_id": r["question_id"],
+                    "card_id": r["card_id"],
+                    "rating": r["rating"],
+                    "reviewed_at": _iso(r["reviewed_ms"]),
+                    "duration_ms": r["duration_ms"],
+                    "card_before": json.loads(r["card_before"]) if r["card_before"] else None,
+                }
+                for r in db.query(
+                    "SELECT a.uid, l.* FROM review_log AS l JOIN attempts AS a "
+                    "ON a.id = l.attempt_id ORDER BY l.id"
+                )
+            ]
+            runs = [
+                {
+                    "uid": r["uid"],
+                    "experiment": r["experiment"],
+                    "params": json.loads(r["params"]),
+                    "device": r["device"],
+                    "status": r["status"],
+                    "seed": r["seed"],
+                    "question_id": r["question_id"],
+                    "started_at": _iso(r["started_ms"]),
+                    "finished_at": _iso(r["finished_ms"]) if r["finished_ms"] else None,
+                    "summary": _loads(r["summary"]),
+                    "result": _loads(r["result"]),
+                }
+                for r in db.query("SELECT * FROM sim_runs ORDER BY id")
+            ]
+            settings = {
+                r["key"]: json.loads(r["value"])
+                for r in db.query("SELECT key, value FROM settings ORDER BY key")
+            }
+        return {
+            "format": EXPORT_FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": as_utc(now).isoformat(timespec="milliseconds"),
+            "attempts": attempts,
+            "rubric_points": rubrics,
+            "cards": cards,
+            "review_log": reviews,
+            "sim_runs": runs,
+            "settings": settings,
+        }
+
+    def export_file(self, path: Path, now: datetime) -> dict[str, int]:
+        """Write :meth:`export_data` to ``path`` (atomically); returns record counts."""
+        doc = self.export_data(now)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                json.dump(doc, fh, ensure_ascii=False, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        except OSError as exc:
+            with suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+        return {k: len(v) for k, v in doc.items() if isinstance(v, list)}
+
+    def import_file(self, path: Path) -> ImportReport:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        except UnicodeDecodeError:
+            raise StoreError(f"{path}: not a quizapp export (not UTF-8 text).") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StoreError(
+                f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})."
+            ) from None
+        return self.import_data(doc, source=str(path))
+
+    @_guarded
+    def import_data(self, doc: Any, *, source: str = "data") -> ImportReport:
+        """Merge an export into this database, all or nothing.
+
+        Records are matched by their uid, so importing the same file twice adds nothing.
+        A question reviewed only in the import takes the imported card as is; one reviewed
+        on both sides gets its card rebuilt by replaying the merged reviews in time order."""
+        data = _validated_export(doc, source)
+        report = ImportReport()
+        with _write(self.db):
+            for p in data["rubric_points"]:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO rubric_points VALUES (?, ?, ?, ?, ?)",
+                    [p["question_id"], p["content_hash"], p["point"], p["text"], p["must_have"]],
+                )
+            had_card = {r[0] for r in self.db.execute("SELECT question_id FROM cards").fetchall()}
+            new_ids: dict[str, int] = {}
+            for a in data["attempts"]:
+                cur = self.db.execute(
+                    """INSERT OR IGNORE INTO attempts (uid, question_id, content_hash,
+                        started_ms, submitted_ms, answer, rubric_size, met_mask, score,
+                        suggested, rating, seconds, mode)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [
+                        a["uid"],
+                        a["question_id"],
+                        a["content_hash"],
+                        a["started_ms"],
+                        a["submitted_ms"],
+                        a["answer"],
+                        a["rubric_size"],
+                        _mask(a["met"]),
+                        a["score"],
+                        a["suggested"],
+                        a["rating"],
+                        a["seconds"],
+                        a["mode"],
+                    ],
+                )
+                if cur.rowcount:
+                    new_ids[a["uid"]] = int(cur.lastrowid or 0)
+                    report.questions.add(a["question_id"])
+            report.attempts_added = len(new_ids)
+            report.attempts_present = len(data["attempts"]) - len(new_ids)
+            for r in data["review_log"]:
+                attempt_id = new_ids.get(r["attempt_uid"])
+                if attempt_id is None:
+                    continue
+                self.db.execute(
+                    """INSERT INTO review_log (attempt_id, question_id, card_id, rating,
+                        reviewed_ms, duration_ms, card_before) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    [
+                        attempt_id,
+                        r["question_id"],
+                        r["card_id"],
+                        r["rating"],
+                        r["reviewed_ms"],
+                        r["duration_ms"],
+                        r["card_before"],
+                    ],
+                )
+            imported_cards = {c["question_id"]: c["card"] for c in data["cards"]}
+            for qid in sorted(report.questions):
+                if qid not in had_card and qid in imported_cards:
+                    self._save_card(qid, imported_cards[qid])
+                    report.cards_taken += 1
+                else:
+                    self._rebuild_card(qid)
+                    report.cards_replayed += 1
+            for run in data["sim_runs"]:
+                cur = self.db.execute(
+                    """INSERT OR IGNORE INTO sim_runs (uid, experiment, params, device, status,
+                        seed, question_id, started_ms, finished_ms, summary, result)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [
+                        run["uid"],
+                        run["experiment"],
+                        json.dumps(run["params"], sort_keys=True),
+                        run["device"],
+                        run["status"],
+                        run["seed"],
+                        run["question_id"],
+                        run["started_ms"],
+                        run["finished_ms"],
+                        _json_text(run["summary"]),
+                        _json_text(run["result"]),
+                    ],
+                )
+                report.sim_runs_added += cur.rowcount
+            report.sim_runs_present = len(data["sim_runs"]) - report.sim_runs_added
+            for key, value in data["settings"].items():
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+                    [key, json.dumps(value)],
+                )
+                report.settings_added += cur.rowcount
+        return report
+
+    @_guarded
+    def backup(self, dest: Path) -> Path:
+        """Copy the live database to ``dest`` with SQLite's online backup (safe while other
+        instances write), then check the copy. Refuses to overwrite an existing file."""
+        dest = dest.expanduser()
+        if dest.exists():
+            raise StoreError(f"{dest} already exists; choose another file name.")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the folder {dest.parent}: {exc.strerror}.") from None
+        tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+        try:
+            target = sqlite3.connect(str(tmp))
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write the backup {dest}: {exc}.") from None
+        try:
+            self.db.conn.backup(target)
+            # A backup is one self-contained file: no -wal companion to forget when copying.
+            target.execute("PRAGMA journal_mode = DELETE")
+            verdict = target.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.Error as exc:
+            target.close()
+            with suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"Cannot write the backup {dest}: {exc}.") from None
+        target.close()
+        if verdict != "ok":
+            with suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"The backup failed its integrity check ({verdict}); not kept.")
+        tmp.replace(dest)
+        return dest
+
+    @_guarded
+    def check(self) -> list[str]:
+        """Integrity problems found by SQLite and by our own consistency checks."""
+        try:
+            verdicts = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        problems = [v for v in verdicts if v != "ok"]
+        problems += [
+            f"foreign key: {r[0]} row {r[1]} points to a missing {r[2]}"
+            for r in self.db.execute("PRAGMA foreign_key_check").fetchall()
+        ]
+        orphans = self.db.execute(
+            "SELECT count(*) FROM attempts AS a WHERE NOT EXISTS "
+            "(SELECT 1 FROM review_log AS l WHERE l.attempt_id = a.id)"
+        ).fetchone()[0]
+        if orphans:
+            problems.append(f"{orphans} attempt(s) have no review log entry")
+        stray = self.db.execute(
+            "SELECT count(*) FROM cards AS c WHERE NOT EXISTS "
+            "(SELECT 1 FROM review_log AS l WHERE l.question_id = c.question_id)"
+        ).fetchone()[0]
+        if stray:
+            problems.append(f"{stray} scheduling card(s) have no reviews behind them")
+        return problems
+
+    @_guarded
+    def stale_sim_runs(self) -> list[SimRun]:
+        """Runs still marked running (the program that ran them may have been killed)."""
+        return [
+            _sim_run(r)
+            for r in self.db.execute(
+                f"SELECT {_RUN_COLS}, NULL FROM sim_runs WHERE status = 'running' "
+                "ORDER BY started_ms"
+            ).fetchall()
+        ]
+
+    # --- internals --------------------------------------------------------------------
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.db.execute(sql, list(params)).fetchone()
+
+    def _retention(self) -> float:
+        row = self._one("SELECT value FROM settings WHERE key = 'desired_retention'")
+        try:
+            return _valid_retention(json.loads(row[0])) if row else DEFAULT_RETENTION
+        except ValueError:
+            return DEFAULT_RETENTION
+
+    def _new_remaining(self, now: datetime, tz: tzinfo, new_limit: int | None) -> int:
+        limit = self.settings().new_per_day if new_limit is None else new_limit
+        today = local_day(as_utc(now), tz)
+        started = self.db.execute(
+            "SELECT count(*) FROM review_log WHERE card_before IS NULL "
+            "AND reviewed_ms >= ? AND reviewed_ms < ?",
+            [to_ms(day_start(today, tz)), to_ms(day_start(today + timedelta(days=1), tz))],
+        ).fetchone()[0]
+        return max(0, limit - started)
+
+    def _count_seen(self, ids: Sequence[str]) -> int:
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM cards WHERE question_id IN (SELECT value FROM json_each(?))",
+                [json.dumps(list(ids))],
+            ).fetchone()[0]
+        )
+
+    def _local_days(self, start: datetime, end: datetime, tz: tzinfo) -> list[tuple[date, int]]:
+        cte, params = _segments(tz, start, end)
+        rows = self.db.execute(
+            f"""WITH {cte}
+            SELECT date(a.submitted_ms / 1000 + seg.off / 1000, 'unixepoch') AS day, count(*)
+            FROM attempts AS a JOIN seg ON a.submitted_ms >= seg.lo AND a.submitted_ms < seg.hi
+            WHERE a.submitted_ms >= ? AND a.submitted_ms < ?
+            GROUP BY day ORDER BY day""",
+            [*params, to_ms(start), to_ms(end)],
+        ).fetchall()
+        return [(date.fromisoformat(d), n) for d, n in rows]
+
+    def _card(self, question_id: str) -> Card | None:
+        row = self._one(f"SELECT {_CARD_COLS} FROM cards WHERE question_id = ?", [question_id])
+        return None if row is None else _card_from_row(row)
+
+    def _save_card(self, question_id: str, card: Card | Mapping[str, Any]) -> None:
+        if not isinstance(card, Card):
+            card = Card.from_dict(dict(card))  # type: ignore[arg-type]
+        self.db.execute(
+            """INSERT INTO cards (question_id, card_id, state, step, stability, difficulty,
+                due_ms, last_review_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (question_id) DO UPDATE SET card_id = excluded.card_id,
+                state = excluded.state, step = excluded.step, stability = excluded.stability,
+                difficulty = excluded.difficulty, due_ms = excluded.due_ms,
+                last_review_ms = excluded.last_review_ms""",
+            [
+                question_id,
+                card.card_id,
+                int(card.state),
+                card.step,
+                card.stability,
+                card.difficulty,
+                to_ms(card.due),
+                to_ms(card.last_review) if card.last_review else None,
+            ],
+        )
+
+    def _insert_review(self, attempt_id: int, question_id: str, outcome: Any) -> None:
+        before = outcome.before
+        self.db.execute(
+            """INSERT INTO review_log (attempt_id, question_id, card_id, rating, reviewed_ms,
+                duration_ms, card_before) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            [
+                attempt_id,
+                question_id,
+                outcome.log.card_id,
+                int(outcome.log.rating),
+                to_ms(outcome.log.review_datetime),
+                outcome.log.review_duration,
+                before.to_json() if before is not None else None,
+            ],
+        )
+
+    def _remember_rubric(self, question: QuestionLike) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO rubric_points VALUES (?, ?, ?, ?, ?)",
+            [
+                (question.id, question.content_hash, i, p.text, int(bool(p.must_have)))
+                for i, p in enumerate(question.rubric)
+            ],
+        )
+
+    def _rubric_texts(
+        self, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str, int], tuple[str, bool]]:
+        if not keys:
+            return {}
+        rows = self.db.execute(
+            """SELECT r.question_id, r.content_hash, r.point, r.text, r.must_have
+            FROM rubric_points AS r JOIN json_each(?) AS k
+              ON r.question_id = json_extract(k.value, '$[0]')
+             AND r.content_hash = json_extract(k.value, '$[1]')""",
+            [json.dumps(sorted(keys))],
+        ).fetchall()
+        return {(q, h, p): (t, bool(m)) for q, h, p, t, m in rows}
+
+    def _rebuild_card(self, question_id: str) -> None:
+        """Replay a question's review log in time order: its card, and each log's card_before."""
+        logs = self.db.execute(
+            "SELECT id, rating, reviewed_ms FROM review_log WHERE question_id = ? "
+            "ORDER BY reviewed_ms, id",
+            [question_id],
+        ).fetchall()
+        if not logs:
+            self.db.execute("DELETE FROM cards WHERE question_id = ?", [question_id])
+            return
+        retention = self._retention()
+        card: Card | None = None
+        for log_id, rating, reviewed_ms in logs:
+            outcome = scheduling.review(
+                card,
+                question_id,
+                Rating(rating),
+                from_ms(reviewed_ms),
+                desired_retention=retention,
+            )
+            self.db.execute(
+                "UPDATE review_log SET card_before = ? WHERE id = ?",
+                [card.to_json() if card is not None else None, log_id],
+            )
+            card = outcome.after
+        assert card is not None
+        self._save_card(question_id, card)
+
+    def _rebuild_all_cards(self) -> None:
+        """After salvaging rows, make every card agree with its surviving review log."""
+        with _write(self.db):
+            ids = {r[0] for r in self.db.execute("SELECT question_id FROM review_log")}
+            ids |= {r[0] for r in self.db.execute("SELECT question_id FROM cards")}
+            for qid in sorted(ids):
+                self._rebuild_card(qid)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+_ATTEMPT_COLS = (
+    "id, uid, question_id, content_hash, started_ms, submitted_ms, answer, met_mask, "
+    "rubric_size, score, suggested, rating, seconds, mode"
+)
+_CARD_COLS = "card_id, state, step, stability, difficulty, due_ms, last_review_ms"
+_CARD_COLS_C = ", ".join(f"c.{c.strip()}" for c in _CARD_COLS.split(","))
+_RUN_COLS = (
+    "id, uid, experiment, params, device, status, seed, question_id, started_ms, "
+    "finished_ms, summary"
+)
+
+
+@contextmanager
+def _read(db: Database) -> Iterator[None]:
+    """One consistent snapshot for several reads (WAL readers never block writers)."""
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if db.conn.in_transaction:
+            db.conn.execute("COMMIT")
+
+
+def _attempt(row: Sequence[Any]) -> Attempt:
+    return Attempt(
+        id=row[0],
+        uid=row[1],
+        question_id=row[2],
+        content_hash=row[3],
+        started=from_ms(row[4]),
+        submitted=from_ms(row[5]),
+        answer=row[6],
+        met=_unmask(row[7]),
+        rubric_size=row[8],
+        score=row[9],
+        suggested=Rating(row[10]) if row[10] is not None else None,
+        rating=Rating(row[11]),
+        seconds=row[12],
+        mode=row[13],
+    )
+
+
+def _replace_points(a: Attempt, points: tuple[PointResult, ...]) -> Attempt:
+    from dataclasses import replace
+
+    return replace(a, points=points)
+
+
+def _card_from_row(row: Sequence[Any]) -> Card:
+    card_id, state, step, stability, difficulty, due_ms, last_ms = row
+    return Card(
+        card_id=card_id,
+        state=State(state),
+        step=step,
+        stability=stability,
+        difficulty=difficulty,
+        due=from_ms(due_ms),
+        last_review=from_ms(last_ms) if last_ms is not None else None,
+    )
+
+
+def _sim_run(row: Sequence[Any]) -> SimRun:
+    return SimRun(
+        id=row[0],
+        uid=row[1],
+        experiment=row[2],
+        params=json.loads(row[3]),
+        device=row[4],
+        status=row[5],
+        seed=row[6],
+        question_id=row[7],
+        started=from_ms(row[8]),
+        finished=from_ms(row[9]) if row[9] is not None else None,
+        summary=_loads(row[10]),
+        result=_loads(row[11]),
+    )
+
+
+def _mask(points: Iterable[int]) -> int:
+    mask = 0
+    for i in points:
+        mask |= 1 << int(i)
+    return mask
+
+
+def _unmask(mask: int) -> frozenset[int]:
+    return frozenset(i for i in range(mask.bit_length()) if mask >> i & 1)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _iso(ms: int) -> str:
+    return from_ms(ms).isoformat(timespec="milliseconds")
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return json.dumps(value)  # a plain message, not JSON: store it as a JSON string
+        return value
+    return json.dumps(value)
+
+
+def _check_status(status: str) -> None:
+    if status not in SIM_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(SIM_STATUSES)}, not {status!r}")
+
+
+def _valid_retention(value: Any) -> float:
+    low, high = RETENTION_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"desired retention must be a number from {low} to {high}, not {value!r}")
+    return float(value)
+
+
+def _valid_new_per_day(value: Any) -> int:
+    low, high = NEW_PER_DAY_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(
+            f"new questions per day must be a whole number from {low} to {high}, not {value!r}"
+        )
+    return value
+
+
+def _id_filter(column: str, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+    if ids is None:
+        return "", []
+    return f"AND {column} IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))]
+
+
+def _segments(tz: tzinfo, start: datetime, end: datetime) -> tuple[str, list[int]]:
+    """A ``seg(lo, hi, off)`` CTE of constant-offset spans (ms) covering [start, end)."""
+    spans = scheduling.offset_segments(tz, start, end)
+    values = ", ".join("(?, ?, ?)" for _ in spans)
+    return f"seg(lo, hi, off) AS (VALUES {values})", [v for span in spans for v in span]
+
+
+def local_timezone() -> tzinfo:
+    """The user's time zone: $TZ or /etc/localtime as a zoneinfo zone (so DST is right),
+    else the current fixed UTC offset."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        with suppress(OSError):
+            link = os.readlink("/etc/localtime")
+            if "zoneinfo/" in link:
+                name = link.split("zoneinfo/", 1)[1]
+    if name:
+        with suppress(ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(name)
+    return datetime.now().astimezone().tzinfo or UTC
+
+
+# --- export validation ------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _validated_export(doc: Any, source: str) -> dict[str, Any]:
+    """Check an export document and normalise it (timestamps to ms); raise StoreError naming
+    the first bad record and field."""
+    try:
+        return _normalise_export(doc)
+    except _Invalid as exc:
+        raise StoreError(f"{source}: {exc}") from None
+
+
+def _normalise_export(doc: Any) -> dict[str, Any]:
+    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
+        raise _Invalid(f'not a quizapp progress export (expected "format": "{EXPORT_FORMAT}")')
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or version < 1:
+        raise _Invalid("schema_version: expected a whole number")
+    if version > SCHEMA_VERSION:
+        raise _Invalid(
+            f"schema_version {version} is newer than this quizapp understands "
+            f"({SCHEMA_VERSION}); upgrade quizapp to import it"
+        )
+    out: dict[str, Any] = {}
+    for name in ("attempts", "rubric_points", "cards", "review_log", "sim_runs"):
+        items = doc.get(name, [])
+        if not isinstance(items, list):
+            raise _Invalid(f"{name}: expected a list")
+        out[name] = [_record(name, i, item) for i, item in enumerate(items)]
+    settings = doc.get("settings", {})
+    if not isinstance(settings, dict):
+        raise _Invalid("settings: expected an object")
+    out["settings"] = settings
+    return out
+
+
+def _field(where: str, item: dict[str, Any], key: str, kind: str) -> Any:
+    if key not in item:
+        raise _Invalid(f'{where}: missing "{key}"')
+    value = item[key]
+    ok = {
+        "str": isinstance(value, str),
+        "str?": value is None or isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "int?": value is None or (isinstance(value, int) and not isinstance(value, bool)),
+        "num": isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value),
+        "bool": isinstance(value, bool | int),
+        "list": isinstance(value, list),
+        "dict": isinstance(value, dict),
+        "dict?": value is None or isinstance(value, dict),
+        "any": True,
+    }[kind]
+    if not ok:
+        expected = {
+            "str": "text",
+            "str?": "text or null",
+            "int": "a whole number",
+            "int?": "a whole number or null",
+            "num": "a number",
+            "bool": "true or false",
+            "list": "a list",
+            "dict": "an object",
+            "dict?": "an object or null",
+            "any": "",
+        }[kind]
+        raise _Invalid(f"{where}.{key}: expected {expected}, got {json.dumps(value)[:40]}")
+    return value
+
+
+def _time_ms(where: str, item: dict[str, Any], key: str, optional: bool = False) -> int | None:
+    value = _field(where, item, key, "str?" if optional else "str")
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        return to_ms(moment)
+    except ValueError:
+        raise _Invalid(
+            f"{where}.{key}: expected an ISO time with a zone such as "
+            f"2024-05-01T09:30:00.000+00:00, got {value!r}"
+        ) from None
+
+
+def _record(name: str, index: int, item: Any) -> dict[str, Any]:
+    where = f"{name}[{index}]"
+    if not isinstance(item, dict):
+        raise _Invalid(f"{where}: expected an object")
+    f = functools.partial(_field, where, item)
+    if name == "attempts":
+        rating = f("rating", "int")
+        suggested = f("suggested", "int?")
+        size = f("rubric_size", "int")
+        met = f("met", "list")
+        if not 1 <= rating <= 4 or (suggested is not None and not 1 <= suggested <= 4):
+            raise _Invalid(f"{where}.rating: expected 1 (Again) to 4 (Easy)")
+        if not 0 <= size <= 62 or any(not isinstance(i, int) or not 0 <= i < size for i in met):
+            raise _Invalid(f"{where}.met: expected point numbers from 0 to rubric_size - 1")
+        score = f("score", "num")
+        if not 0 <= score <= 1:
+            raise _Invalid(f"{where}.score: expected a number from 0 to 1")
+        mode = f("mode", "str")
+        if mode not in MODES:
+            raise _Invalid(f"{where}.mode: expected one of {', '.join(MODES)}")
+        return {
+            "uid": f("uid", "str"),
+            "question_id": f("question_id", "str"),
+            "content_hash": f("content_hash", "str"),
+            "started_ms": _time_ms(where, item, "started_at"),
+            "submitted_ms": _time_ms(where, item, "submitted_at"),
+            "answer": f("answer", "str"),
+            "rubric_size": size,
+            "met": met,
+            "score": float(score),
+            "suggested": suggested,
+            "rating": rating,
+            "seconds": max(0.0, float(f("seconds", "num"))),
+            "mode": mode,
+        }
+    if name == "rubric_points":
+        return {
+            "question_id": f("question_id", "str"),
+            "content_hash": f("content_hash", "str"),
+            "point": f("point", "int"),
+            "text": f("text", "str"),
+            "must_have": int(bool(f("must_have", "bool"))),
+        }
+    if name == "cards":
+        card = f("card", "dict")
+        try:
+            parsed = Card.from_dict(card)
+            as_utc(parsed.due)
+            if parsed.last_review is not None:
+                as_utc(parsed.last_review)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _Invalid(f"{where}.card: not an FSRS card ({exc})") from None
+        return {"question_id": f("question_id", "str"), "card": parsed}
+    if name == "review_log":
+        rating = f("rating", "int")
+        if not 1 <= rating <= 4:
+            raise _Invalid(f"{where}.rating: expected 1 (Again) to 4 (Easy)")
+        before = f("card_before", "dict?")
+        return {
+            "attempt_uid": f("attempt_uid", "str"),
+            "question_id": f("question_id", "str"),
+            "card_id": f("card_id", "int"),
+            "rating": rating,
+            "reviewed_ms": _time_ms(where, item, "reviewed_at"),
+            "duration_ms": f("duration_ms", "int?"),
+            "card_before": json.dumps(before) if before is not None else None,
+        }
+    # sim_runs
+    status = f("status", "str")
+    if status not in SIM_STATUSES:
+        raise _Invalid(f"{where}.status: expected one of {', '.join(SIM_STATUSES)}")
+    return {
+        "uid": f("uid", "str"),
+        "experiment": f("experiment", "str"),
+        "params": f("params", "dict"),
+        "device": f("device", "str"),
+        "status": status,
+        "seed": f("seed", "int?"),
+        "question_id": f("question_id", "str?"),
+        "started_ms": _time_ms(where, item, "started_at"),
+        "finished_ms": _time_ms(where, item, "finished_at", optional=True),
+        "summary": f("summary", "any"),
+        "result": f("result", "any"),
+    }
