@@ -57,7 +57,9 @@ Simulation runs::
 
     store.record_sim_run(experiment, params, device, status="running", *, summary=None,
                          result=None, question_id=None, seed=None, started=None,
-                         finished=None) -> int
+                         finished=None, prediction=None, prediction_outcome=None) -> int
+        status: running | ok | diverged | oom | cancelled | failed | interrupted
+    store.set_sim_prediction(run_id, prediction, outcome=None) -> None
     store.finish_sim_run(run_id, status, *, summary=None, result=None, finished=None) -> None
     store.sim_runs(*, limit=50, experiment=None, question_id=None) -> list[SimRun]
         (newest first; .result is not loaded here)
@@ -227,6 +229,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX sim_runs_started ON sim_runs (started_ms)",
         "CREATE INDEX sim_runs_question ON sim_runs (question_id, started_ms)",
+    ),
+    # 2: a user's prediction before a simulation run and how it turned out; a covering index
+    # so "most missed rubric points" reads the index alone (bench/store_scale.py).
+    (
+        "ALTER TABLE sim_runs ADD COLUMN prediction TEXT",
+        "ALTER TABLE sim_runs ADD COLUMN prediction_outcome TEXT",
+        """CREATE INDEX attempts_rubric
+            ON attempts (question_id, content_hash, rubric_size, met_mask)""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -398,6 +408,8 @@ class SimRun:
     started: datetime
     finished: datetime | None
     summary: Any
+    prediction: Any = None  # what the user expected before the run
+    prediction_outcome: Any = None  # how that turned out, e.g. "right" / "wrong"
     result: Any = None  # only loaded by get_sim_run()
 
 
@@ -679,9 +691,19 @@ class Store:
         path: Path, busy_timeout: float, notices: list[str]
     ) -> tuple[Database, bool]:
         """Connect; a file that is not a readable database is moved aside and replaced."""
+        db: Database | None = None
         try:
-            return _connect(path, busy_timeout), False
+            db = _connect(path, busy_timeout)
+            # quick_check reads every page (~90 ms for 100,000 attempts): damage found now
+            # is moved aside before any write can make it worse.
+            verdicts = [r[0] for r in db.execute("PRAGMA quick_check(3)").fetchall()]
+            if verdicts == ["ok"]:
+                return db, False
+            db.close()
+            reason = "; ".join(verdicts)
         except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
             if _code(exc) not in (_CORRUPT, _NOTADB):
                 raise
             reason = str(exc)
@@ -980,15 +1002,22 @@ class Store:
         cte, params = _segments(tz, start, end)
         rows = self.db.execute(
             f"""WITH {cte}
-            SELECT date(a.submitted_ms / 1000 + seg.off / 1000, 'unixepoch', 'weekday 0',
-                        '-6 days') AS week,
-                   count(*), avg(a.score)
+            SELECT (a.submitted_ms + seg.off) / 86400000 AS day, count(*), avg(a.score)
             FROM attempts AS a JOIN seg ON a.submitted_ms >= seg.lo AND a.submitted_ms < seg.hi
             WHERE a.submitted_ms >= ? AND a.submitted_ms < ?
-            GROUP BY week ORDER BY week""",
+            GROUP BY day""",
             [*params, to_ms(start), to_ms(end)],
         ).fetchall()
-        return [TrendPoint(date.fromisoformat(w), n, float(s)) for w, n, s in rows]
+        # Days (integer local day numbers) fold into Monday-first weeks here: at most
+        # 7 x weeks rows, and no date strings built per attempt.
+        by_week: dict[date, list[float]] = {}
+        for day_number, n, mean in rows:
+            day = _EPOCH_DAY + timedelta(days=day_number)
+            week = day - timedelta(days=day.weekday())
+            total = by_week.setdefault(week, [0, 0.0])
+            total[0] += n
+            total[1] += n * mean
+        return [TrendPoint(w, int(n), s / n) for w, (n, s) in sorted(by_week.items())]
 
     @_guarded
     def mastery(self, topics: Mapping[str, str], now: datetime) -> list[TopicMastery]:
@@ -1031,26 +1060,22 @@ class Store:
         A point keeps its tally across edits of other parts of the question (points are
         matched by their text)."""
         where, params = ("WHERE question_id = ?", [question_id]) if question_id else ("", [])
-        size = self.db.execute(f"SELECT max(rubric_size) FROM attempts {where}", params)
-        width = int(size.fetchone()[0] or 0)
-        if width == 0:
-            return []
-        sums = ", ".join(
-            f"sum(rubric_size > {i} AND (met_mask >> {i}) & 1 = 0)" for i in range(width)
-        )
+        # Group by the exact set of points met (few distinct per version) and expand to
+        # points here: one pass over a covering index instead of arithmetic per attempt.
         rows = self.db.execute(
-            f"""SELECT question_id, content_hash, rubric_size, count(*), {sums}
-            FROM attempts {where} GROUP BY question_id, content_hash""",
+            f"""SELECT question_id, content_hash, rubric_size, met_mask, count(*)
+            FROM attempts {where} GROUP BY question_id, content_hash, rubric_size, met_mask""",
             params,
         ).fetchall()
         texts = self._rubric_texts({(r[0], r[1]) for r in rows})
         tally: dict[tuple[str, str], list[Any]] = {}
-        for qid, content_hash, rubric_size, shown, *missed in rows:
+        for qid, content_hash, rubric_size, mask, n in rows:
             for point in range(rubric_size):
                 text, must = texts.get((qid, content_hash, point), (f"point {point + 1}", False))
                 entry = tally.setdefault((qid, text), [must, 0, 0])
-                entry[1] += missed[point]
-                entry[2] += shown
+                if not mask >> point & 1:
+                    entry[1] += n
+                entry[2] += n
         ranked = sorted(
             (MissedPoint(q, t, bool(v[0]), int(v[1]), int(v[2])) for (q, t), v in tally.items()),
             key=lambda m: (-m.missed, -m.miss_rate, m.question_id, m.text),
@@ -1103,6 +1128,8 @@ class Store:
         seed: int | None = None,
         started: datetime | None = None,
         finished: datetime | None = None,
+        prediction: Any = None,
+        prediction_outcome: Any = None,
     ) -> int:
         """Save a simulation run; returns its id. ``summary``/``result``: JSON-able values
         or JSON text (e.g. from ``result.to_json()``)."""
@@ -1113,8 +1140,9 @@ class Store:
         with _write(self.db):
             cur = self.db.execute(
                 """INSERT INTO sim_runs (uid, experiment, params, device, status, seed,
-                    question_id, started_ms, finished_ms, summary, result)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    question_id, started_ms, finished_ms, summary, result, prediction,
+                    prediction_outcome)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     uuid.uuid4().hex,
                     experiment,
@@ -1127,9 +1155,22 @@ class Store:
                     to_ms(as_utc(finished)) if finished else None,
                     _json_text(summary),
                     _json_text(result),
+                    _json_text(prediction),
+                    _json_text(prediction_outcome),
                 ],
             )
         return int(cur.lastrowid or 0)
+
+    @_guarded
+    def set_sim_prediction(self, run_id: int, prediction: Any, outcome: Any = None) -> None:
+        """Attach the user's prediction (and, once the run shows it, its outcome) to a run."""
+        with _write(self.db):
+            cur = self.db.execute(
+                "UPDATE sim_runs SET prediction = ?, prediction_outcome = ? WHERE id = ?",
+                [_json_text(prediction), _json_text(outcome), run_id],
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"There is no simulation run with id {run_id}.")
 
     @_guarded
     def finish_sim_run(
@@ -1250,6 +1291,8 @@ class Store:
                     "finished_at": _iso(r["finished_ms"]) if r["finished_ms"] else None,
                     "summary": _loads(r["summary"]),
                     "result": _loads(r["result"]),
+                    "prediction": _loads(r["prediction"]),
+                    "prediction_outcome": _loads(r["prediction_outcome"]),
                 }
                 for r in db.query("SELECT * FROM sim_runs ORDER BY id")
             ]
@@ -1372,8 +1415,9 @@ class Store:
             for run in data["sim_runs"]:
                 cur = self.db.execute(
                     """INSERT OR IGNORE INTO sim_runs (uid, experiment, params, device, status,
-                        seed, question_id, started_ms, finished_ms, summary, result)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        seed, question_id, started_ms, finished_ms, summary, result,
+                        prediction, prediction_outcome)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     [
                         run["uid"],
                         run["experiment"],
@@ -1386,6 +1430,8 @@ class Store:
                         run["finished_ms"],
                         _json_text(run["summary"]),
                         _json_text(run["result"]),
+                        _json_text(run["prediction"]),
+                        _json_text(run["prediction_outcome"]),
                     ],
                 )
                 report.sim_runs_added += cur.rowcount
@@ -1503,13 +1549,13 @@ class Store:
         cte, params = _segments(tz, start, end)
         rows = self.db.execute(
             f"""WITH {cte}
-            SELECT date(a.submitted_ms / 1000 + seg.off / 1000, 'unixepoch') AS day, count(*)
+            SELECT (a.submitted_ms + seg.off) / 86400000 AS day, count(*)
             FROM attempts AS a JOIN seg ON a.submitted_ms >= seg.lo AND a.submitted_ms < seg.hi
             WHERE a.submitted_ms >= ? AND a.submitted_ms < ?
             GROUP BY day ORDER BY day""",
             [*params, to_ms(start), to_ms(end)],
         ).fetchall()
-        return [(date.fromisoformat(d), n) for d, n in rows]
+        return [(_EPOCH_DAY + timedelta(days=d), n) for d, n in rows]
 
     def _card(self, question_id: str) -> Card | None:
         row = self._one(f"SELECT {_CARD_COLS} FROM cards WHERE question_id = ?", [question_id])
@@ -1615,6 +1661,7 @@ class Store:
 
 # --- helpers ----------------------------------------------------------------------------
 
+_EPOCH_DAY = date(1970, 1, 1)  # local day number 0 in the day arithmetic done in SQL
 _ATTEMPT_COLS = (
     "id, uid, question_id, content_hash, started_ms, submitted_ms, answer, met_mask, "
     "rubric_size, score, suggested, rating, seconds, mode"
@@ -1623,7 +1670,7 @@ _CARD_COLS = "card_id, state, step, stability, difficulty, due_ms, last_review_m
 _CARD_COLS_C = ", ".join(f"c.{c.strip()}" for c in _CARD_COLS.split(","))
 _RUN_COLS = (
     "id, uid, experiment, params, device, status, seed, question_id, started_ms, "
-    "finished_ms, summary"
+    "finished_ms, summary, prediction, prediction_outcome"
 )
 
 
@@ -1689,7 +1736,9 @@ def _sim_run(row: Sequence[Any]) -> SimRun:
         started=from_ms(row[8]),
         finished=from_ms(row[9]) if row[9] is not None else None,
         summary=_loads(row[10]),
-        result=_loads(row[11]),
+        prediction=_loads(row[11]),
+        prediction_outcome=_loads(row[12]),
+        result=_loads(row[13]),
     )
 
 
@@ -1951,4 +2000,7 @@ def _record(name: str, index: int, item: Any) -> dict[str, Any]:
         "finished_ms": _time_ms(where, item, "finished_at", optional=True),
         "summary": f("summary", "any"),
         "result": f("result", "any"),
+        # Exports from schema 1 have no predictions.
+        "prediction": item.get("prediction"),
+        "prediction_outcome": item.get("prediction_outcome"),
     }
