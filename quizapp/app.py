@@ -1,0 +1,333 @@
+"""The quizapp terminal app: home, review, browse, simulation, progress and help screens.
+
+Importing this module is cheap: no torch, and the heavier screens (review, browse,
+simulation, progress) are imported only when first opened.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from quizapp.paths import data_home
+
+if TYPE_CHECKING:
+    from questions.loader import Library
+    from questions.model import Question
+    from quizapp.store import Store
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+KEYMAP_FILE = "keymap.toml"
+UI_SETTINGS_FILE = "ui.json"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _command_provider() -> type:
+    from quizapp.commands_palette import QuizCommands
+
+    return QuizCommands
+
+
+class QuizApp(App[int]):
+    """Keyboard-first practice for ML interview questions.
+
+    ``home`` is the data directory, ``now`` the clock (tests inject a fixed one), and
+    ``library`` may be passed to skip loading decks from disk.
+    """
+
+    TITLE = "quizapp"
+    # Home is the default screen, whose own CSS_PATH Textual does not load: list it here.
+    CSS_PATH = ["styles/app.tcss", "styles/home.tcss"]  # noqa: RUF012
+    COMMANDS: ClassVar[set[Any]] = {*App.COMMANDS, _command_provider}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
+    ]
+
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        extra_decks: Sequence[str] = (),
+        *,
+        now: Clock = utc_now,
+        library: Library | None = None,
+        tz: tzinfo | None = None,
+    ) -> None:
+        super().__init__()
+        self.home: Path = data_home(home)
+        self.extra_decks = list(extra_decks)
+        self.now: Clock = now
+        self._tz = tz
+        self._library = library
+        self.store: Store | None = None
+        self.store_error: str | None = None
+        self.startup_notices: list[str] = []
+
+    # --- start-up -------------------------------------------------------------------------
+
+    @property
+    def tz(self) -> tzinfo:
+        """The user's time zone: days, streaks and the heatmap follow local midnight."""
+        if self._tz is None:
+            from quizapp.store import local_timezone
+
+            self._tz = local_timezone()
+        return self._tz
+
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            self._library = self._load_library()
+        return self._library
+
+    def _load_library(self) -> Library:
+        from questions.loader import DeckError, Library
+        from quizapp.library import load
+
+        try:
+            return load(str(self.home), self.extra_decks)
+        except Exception as err:  # a loader bug must not keep the app from starting
+            return Library(errors=(DeckError("decks", 0, "load", f"could not load decks: {err}"),))
+
+    def on_load(self) -> None:
+        self._open_store()
+        self._apply_user_settings()
+
+    def _open_store(self) -> None:
+        from quizapp.store import Store, StoreError
+
+        try:
+            self.store = Store.open(self.home)
+        except StoreError as err:
+            self.store_error = str(err)
+        except Exception as err:
+            self.store_error = f"could not open the progress database in {self.home}: {err}"
+        else:
+            self.startup_notices.extend(self.store.notices)
+
+    def _apply_user_settings(self) -> None:
+        settings = self._read_ui_settings()
+        theme = settings.get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        keymap_path = self.home / KEYMAP_FILE
+        if keymap_path.is_file():
+            keymap, problems = read_keymap(keymap_path)
+            self.set_keymap(keymap)
+            self.startup_notices.extend(problems)
+
+    def _read_ui_settings(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.home / UI_SETTINGS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def watch_theme(self, theme: str) -> None:
+        if not self.is_running:
+            return
+        settings = self._read_ui_settings()
+        if settings.get("theme") == theme:
+            return
+        settings["theme"] = theme
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            (self.home / UI_SETTINGS_FILE).write_text(json.dumps(settings), encoding="utf-8")
+        except OSError as err:
+            self.notify(f"Could not save the theme choice: {err}", severity="warning")
+
+    def get_default_screen(self) -> Screen[Any]:
+        from quizapp.screens.home import HomeScreen
+
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        for notice in self.startup_notices:
+            self.notify(notice, title="quizapp", severity="warning", timeout=10, markup=False)
+        if self.store_error:
+            self.notify(
+                self.store_error + "\nYou can still read and practise questions; nothing is saved.",
+                title="Progress database",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+
+    def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    # --- store access ---------------------------------------------------------------------
+
+    def store_call(self, what: str, call: Callable[[Store], T], default: T) -> T:
+        """Run ``call`` against the store; a database problem becomes a notification.
+
+        ``what`` names the operation for the message ("save your answer")."""
+        if self.store is None:
+            return default
+        from quizapp.store import StoreError
+
+        try:
+            return call(self.store)
+        except StoreError as err:
+            message = str(err)
+        except Exception as err:  # sqlite3.Error and friends: tell the user, keep running
+            message = f"{type(err).__name__}: {err}"
+        self.notify(
+            f"Could not {what}: {message}",
+            title="Progress database",
+            severity="error",
+            timeout=12,
+            markup=False,
+        )
+        return default
+
+    # --- navigation -----------------------------------------------------------------------
+
+    def _leave_to_home(self) -> bool:
+        """Close screens down to Home; refuse while a simulation is training."""
+        from quizapp.screens.home import HomeScreen
+
+        for screen in self.screen_stack:
+            if getattr(screen, "is_training", False):
+                self.notify(
+                    "A simulation is training: press Esc on its screen to cancel it first.",
+                    severity="warning",
+                )
+                return False
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+        return True
+
+    def action_help(self) -> None:
+        from quizapp.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_home(self) -> None:
+        self._leave_to_home()
+
+    def action_review(self) -> None:
+        if not self._leave_to_home():
+            return
+        from quizapp.screens.review import ReviewScreen, due_queue
+
+        queue = due_queue(self)
+        if not queue:
+            self.notify(
+                "Nothing is due and no new questions are left for today. "
+                "Browse (b) to practise any question.",
+                title="All done",
+            )
+            return
+        self.push_screen(ReviewScreen(queue, mode="review"))
+
+    def action_undo_last_grade(self) -> None:
+        from quizapp.screens.home import HomeScreen
+        from quizapp.screens.review import ReviewScreen
+
+        if isinstance(self.screen, ReviewScreen):
+            self.screen.action_undo()
+            return
+        if self.store is None:
+            self.notify("Nothing is saved without the progress database.", severity="warning")
+            return
+        attempt = self.store_call("undo the last grade", lambda s: s.undo_last_attempt(), None)
+        if attempt is None:
+            self.notify("There is no graded answer to undo.")
+            return
+        self.notify(
+            f"Took back your {attempt.rating.label} for {attempt.question_id}; "
+            "its schedule is as it was before.",
+            markup=False,
+        )
+        if isinstance(self.screen, HomeScreen):
+            self.screen.refresh_data()
+
+    def practise(self, question_ids: Iterable[str], title: str = "Practice") -> None:
+        """Practise questions outside the schedule (their due dates do not change)."""
+        from quizapp.screens.review import ReviewScreen
+
+        ids = [qid for qid in question_ids if qid in self.library.questions]
+        if ids:
+            self.push_screen(ReviewScreen(ids, mode="practice", title=title))
+
+    def action_browse(self) -> None:
+        if self._leave_to_home():
+            from quizapp.screens.browse import BrowseScreen
+
+            self.push_screen(BrowseScreen())
+
+    def action_progress(self) -> None:
+        if self._leave_to_home():
+            from quizapp.screens.progress import ProgressScreen
+
+            self.push_screen(ProgressScreen())
+
+    def action_simulation(self) -> None:
+        if self._leave_to_home():
+            self.open_simulation()
+
+    def open_simulation(
+        self, question: Question | None = None, experiment: str | None = None
+    ) -> None:
+        """Open the simulation screen on top of the current one, with a question's preset."""
+        from quizapp.screens.simulation import SimulationScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, SimulationScreen):
+                self.notify("The simulation screen is already open below this one.")
+                return
+        self.push_screen(SimulationScreen(question=question, experiment=experiment))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+
+
+def read_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
+    """Read ``keymap.toml`` (``binding-id = "keys"``); return the keymap and any problems."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        return {}, [f"{path}: could not read the keymap: {err}"]
+    except tomllib.TOMLDecodeError as err:
+        return {}, [f"{path}: not valid TOML ({err}); using the default keys"]
+    keymap: dict[str, str] = {}
+    problems: list[str] = []
+    for binding_id, keys in data.items():
+        if isinstance(keys, str) and keys.strip():
+            keymap[binding_id] = keys.strip()
+        else:
+            problems.append(
+                f'{path}: {binding_id}: expected keys as a string such as "ctrl+r" or "f5,r"'
+            )
+    return keymap, problems
+
+
+def run(home: str | None, extra_decks: list[str]) -> int:
+    """Start the app (called by ``quizapp`` without a command); returns the exit code."""
+    import multiprocessing.resource_tracker
+
+    # Textual replaces stdout/stderr; the spawn start method then fails to pass their file
+    # descriptors ("bad value(s) in fds_to_keep"). Starting the tracker first avoids that.
+    multiprocessing.resource_tracker.ensure_running()
+    app = QuizApp(home, extra_decks)
+    result = app.run()
+    return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)

@@ -1,0 +1,86 @@
+"""Command-palette provider (ctrl+p): every screen and action, each question, topic and
+experiment, searchable by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+
+if TYPE_CHECKING:
+    from quizapp.app import QuizApp
+
+Command = tuple[str, str, Callable[[], object]]  # title, help, callback
+
+
+class QuizCommands(Provider):
+    """quizapp's own commands; Textual's system commands (Theme, Keys, Quit) come alongside."""
+
+    @property
+    def quiz(self) -> QuizApp:
+        return cast("QuizApp", self.app)
+
+    def _actions(self) -> list[Command]:
+        app = self.quiz
+
+        def run(action: str) -> Callable[[], object]:
+            return partial(app.run_action, action)
+
+        return [
+            ("Start review", "Review the questions due now, then new ones", run("review")),
+            ("Browse questions", "All questions, with filters and history", run("browse")),
+            ("Progress", "Heatmap, score trend, mastery, missed points", run("progress")),
+            ("Simulation", "Run a live PyTorch experiment", run("simulation")),
+            ("Home", "Back to the home screen", run("home")),
+            ("Help: keys", "Every key binding and how to remap it", run("help")),
+            ("Undo last grade", "Take back the last graded answer", run("undo_last_grade")),
+        ]
+
+    def _items(self) -> Iterator[Command]:
+        app = self.quiz
+        yield from self._actions()
+        library = app.library
+        for topic in library.topics:
+            ids = [q.id for q in library.questions.values() if q.topic == topic]
+            yield (
+                f"Practise topic: {topic}",
+                f"{len(ids)} questions, outside the schedule",
+                partial(app.practise, ids, f"Practice · {topic}"),
+            )
+        for experiment_name, title in _experiments():
+            yield (
+                f"Simulate: {title}",
+                f"Open the {experiment_name} experiment",
+                partial(app.open_simulation, None, experiment_name),
+            )
+        for question in library.questions.values():
+            prompt = " ".join(question.prompt.split())
+            yield (
+                f"Practise {question.id}: {prompt}",
+                f"{question.topic} · difficulty {question.difficulty} · {question.deck}",
+                partial(app.practise, [question.id], f"Practice · {question.id}"),
+            )
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._actions():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._items():
+            score = matcher.match(title)
+            if score > 0:
+                # Titles hold deck text: show it literally (matcher.highlight parses markup).
+                yield Hit(score, Content(title), callback, text=title, help=help_text)
+
+
+def _experiments() -> list[tuple[str, str]]:
+    try:
+        from sims.registry import list_experiments
+
+        return [(e.name, e.title) for e in list_experiments()]
+    except Exception:  # the palette must open even if an experiment module is broken
+        return []

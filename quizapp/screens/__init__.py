@@ -1,0 +1,1 @@
+"""The screens of the quizapp TUI, one module per feature."""

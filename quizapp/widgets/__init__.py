@@ -1,0 +1,1 @@
+"""Widgets of the quizapp TUI, one per module; they know nothing about the store."""
