@@ -71,6 +71,8 @@ Your data::
     store.import_data(doc, *, source="data") -> ImportReport;  store.import_file(path)
     store.backup(dest: Path) -> Path            (SQLite online backup, checked afterwards)
     store.check() -> list[str]                  (integrity problems; empty when healthy)
+    store.stale_sim_runs() -> list[SimRun];  store.mark_interrupted_runs(started_before) -> int
+    store.seen_question_ids() -> set[str]
     repair(home) -> list[str]                   (move a damaged database aside, salvage rows)
     local_timezone() -> tzinfo                  ($TZ, /etc/localtime, else the fixed offset)
 """
@@ -244,6 +246,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
     """Bring the database up to ``target`` in one transaction; returns the version before."""
+    current = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if current == target:
+        return current  # the common case takes no write lock: opening never waits on a writer
     with _write(db):
         before = int(db.execute("PRAGMA user_version").fetchone()[0])
         if before > SCHEMA_VERSION:
@@ -626,21 +631,26 @@ def _damaged_notice(path: Path, aside: Path, reason: str, salvaged: Mapping[str,
 
 
 def repair(home: Path | str | None = None, *, now: datetime | None = None) -> list[str]:
-    """Move a damaged database aside, start a fresh one and copy over what can be read.
+    """Fix what ``Store.check`` reports, losing nothing; returns messages for the user.
 
-    Returns messages for the user. Does nothing (and says so) when the database is healthy."""
+    Damaged pages: the file is moved aside (kept) and every readable row copied into a fresh
+    database. Inconsistent records (an attempt without its review, a schedule without
+    reviews behind it) are repaired from the attempts, the record of what the user did."""
     root = home if isinstance(home, Path) else data_home(home)
     with Store.open(root) as store:
         messages = list(store.notices)
-        problems = store.check()
-    if not problems:
-        return [*messages, f"{store.path} is healthy; nothing to repair."]
-    moment = now or datetime.now(UTC)
-    aside = _move_aside(store.path, moment)
-    with Store.open(root) as fresh:
-        salvaged = _salvage(fresh.db, aside)
-        fresh._rebuild_all_cards()
-    messages.append(_damaged_notice(store.path, aside, "; ".join(problems[:3]), salvaged))
+        damage = store._page_problems()
+    if damage:
+        aside = _move_aside(store.path, now or datetime.now(UTC))
+        with Store.open(root) as fresh:
+            salvaged = _salvage(fresh.db, aside)
+            fresh._rebuild_all_cards()
+        messages.append(_damaged_notice(store.path, aside, "; ".join(damage[:3]), salvaged))
+    with Store.open(root) as store:
+        fixed = store._restore_consistency()
+        messages += fixed
+        if not damage and not fixed and not store.check():
+            messages.append(f"{store.path} is healthy; nothing to repair.")
     return messages
 
 
@@ -1481,15 +1491,9 @@ class Store:
     @_guarded
     def check(self) -> list[str]:
         """Integrity problems found by SQLite and by our own consistency checks."""
-        try:
-            verdicts = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
-        except sqlite3.DatabaseError as exc:
-            return [str(exc)]
-        problems = [v for v in verdicts if v != "ok"]
-        problems += [
-            f"foreign key: {r[0]} row {r[1]} points to a missing {r[2]}"
-            for r in self.db.execute("PRAGMA foreign_key_check").fetchall()
-        ]
+        problems = self._page_problems()
+        if problems:
+            return problems
         orphans = self.db.execute(
             "SELECT count(*) FROM attempts AS a WHERE NOT EXISTS "
             "(SELECT 1 FROM review_log AS l WHERE l.attempt_id = a.id)"
@@ -1503,6 +1507,69 @@ class Store:
         if stray:
             problems.append(f"{stray} scheduling card(s) have no reviews behind them")
         return problems
+
+    def _page_problems(self) -> list[str]:
+        try:
+            verdicts = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+            problems = [v for v in verdicts if v != "ok"]
+            problems += [
+                f"foreign key: {r[0]} row {r[1]} points to a missing {r[2]}"
+                for r in self.db.execute("PRAGMA foreign_key_check").fetchall()
+            ]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        return problems
+
+    def _restore_consistency(self) -> list[str]:
+        """Give every attempt its review and rebuild schedules from the reviews."""
+        fixed = []
+        with _write(self.db):
+            cur = self.db.execute(
+                """INSERT INTO review_log (attempt_id, question_id, card_id, rating,
+                    reviewed_ms, duration_ms, card_before)
+                SELECT a.id, a.question_id, 0, a.rating, a.submitted_ms,
+                       CAST(a.seconds * 1000 AS INTEGER), NULL
+                FROM attempts AS a WHERE NOT EXISTS
+                    (SELECT 1 FROM review_log AS l WHERE l.attempt_id = a.id)"""
+            )
+            if cur.rowcount > 0:
+                fixed.append(f"Restored the review record of {cur.rowcount} attempt(s).")
+                for (qid,) in self.db.execute(
+                    "SELECT DISTINCT question_id FROM review_log WHERE card_id = 0"
+                ).fetchall():
+                    self.db.execute(
+                        "UPDATE review_log SET card_id = ? WHERE question_id = ?",
+                        [scheduling.card_id_for(qid), qid],
+                    )
+            stray = self.db.execute(
+                "DELETE FROM cards WHERE question_id NOT IN (SELECT question_id FROM review_log)"
+            ).rowcount
+            if stray > 0:
+                fixed.append(f"Reset {stray} schedule(s) that had no reviews behind them.")
+            if fixed:
+                ids = [r[0] for r in self.db.execute("SELECT DISTINCT question_id FROM cards")]
+                ids += [
+                    r[0] for r in self.db.execute("SELECT DISTINCT question_id FROM review_log")
+                ]
+                for qid in sorted(set(ids)):
+                    self._rebuild_card(qid)
+        return fixed
+
+    @_guarded
+    def mark_interrupted_runs(self, started_before: datetime) -> int:
+        """Mark runs still 'running' that started before the given time as interrupted."""
+        with _write(self.db):
+            cur = self.db.execute(
+                "UPDATE sim_runs SET status = 'interrupted' "
+                "WHERE status = 'running' AND started_ms < ?",
+                [to_ms(as_utc(started_before))],
+            )
+        return max(cur.rowcount, 0)
+
+    @_guarded
+    def seen_question_ids(self) -> set[str]:
+        """Ids of every question with at least one attempt."""
+        return {r[0] for r in self.db.execute("SELECT DISTINCT question_id FROM attempts")}
 
     @_guarded
     def stale_sim_runs(self) -> list[SimRun]:

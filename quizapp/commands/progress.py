@@ -1,0 +1,662 @@
+"""``quizapp stats | export | import | backup | doctor``: your progress and your data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from quizapp.store import DayCount, Store
+
+HEATMAP_WEEKS = 16
+SHADES = "·░▒▓█"  # no reviews, then quartiles of the busiest days
+SHADE_STYLES = ("grey35", "green4", "green3", "green1", "bold bright_green")
+STALE_RUN_AGE = timedelta(hours=6)
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    stats = subparsers.add_parser(
+        "stats",
+        parents=[common],
+        help="show due reviews, streak, mastery, trends and weak rubric points",
+        description=(
+            "Show what is due, your streak, a heatmap of recent reviews, your score trend, "
+            "mastery per topic, the rubric points you miss most and recent simulation runs."
+        ),
+    )
+    stats.add_argument("--json", action="store_true", help="print JSON for scripts instead")
+    stats.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="time zone for days and streaks, e.g. Europe/Berlin (default: this computer's)",
+    )
+    stats.add_argument(
+        "--weeks",
+        type=int,
+        default=HEATMAP_WEEKS,
+        metavar="N",
+        help=f"weeks shown in the heatmap and trend (default {HEATMAP_WEEKS})",
+    )
+    stats.set_defaults(func=show_stats)
+
+    export = subparsers.add_parser(
+        "export",
+        parents=[common],
+        help="write all attempts, schedules, review log and simulation runs to a JSON file",
+        description=(
+            "Write everything in your progress database to FILE as JSON (with its schema "
+            "version), to move it to another machine or keep it. FILE '-' writes to stdout."
+        ),
+    )
+    export.add_argument("file", metavar="FILE")
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    export.set_defaults(func=export_progress)
+
+    imp = subparsers.add_parser(
+        "import",
+        parents=[common],
+        help="merge an exported JSON file into your progress (safe to repeat)",
+        description=(
+            "Merge a file written by `quizapp export` into your progress. Records already "
+            "present are skipped, so importing the same file twice adds nothing; questions "
+            "reviewed on both machines get their schedule rebuilt from the merged reviews. "
+            "A backup of the database is taken first."
+        ),
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--no-backup", action="store_true", help="skip the backup taken first")
+    imp.set_defaults(func=import_progress)
+
+    backup = subparsers.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the progress database safely, even while the app runs",
+        description=(
+            "Copy the progress database with SQLite's online backup (safe while quizapp "
+            "runs) and check the copy. Default FILE: backups/progress-<time>.db in the data "
+            "folder."
+        ),
+    )
+    backup.add_argument("file", metavar="FILE", nargs="?")
+    backup.set_defaults(func=backup_progress)
+
+    doctor = subparsers.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the data folder and database and report problems",
+        description=(
+            "Check the data folder, the database's integrity and schema, and the decks. "
+            "Exits 0 when all is well, 1 when a problem remains."
+        ),
+    )
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help=(
+            "move a damaged database aside (kept, never deleted), start a fresh one with every "
+            "row that can still be read, and mark abandoned simulation runs as interrupted"
+        ),
+    )
+    doctor.set_defaults(func=run_doctor)
+
+
+# --- shared ------------------------------------------------------------------------------
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, stderr=stderr)
+
+
+def _fail(message: str) -> int:
+    from rich.text import Text
+
+    _console(stderr=True).print(Text(message, style="red"), soft_wrap=True)
+    return 1
+
+
+def _open(args: argparse.Namespace) -> Store:
+    """Open the store, showing its notices (e.g. a damaged file moved aside) on stderr."""
+    from rich.text import Text
+
+    from quizapp.paths import data_home
+    from quizapp.store import Store
+
+    store = Store.open(data_home(args.home))
+    for notice in store.notices:
+        _console(stderr=True).print(Text(notice, style="yellow"), soft_wrap=True)
+    return store
+
+
+def _timezone(name: str | None) -> tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from quizapp.store import local_timezone
+
+    if not name:
+        return local_timezone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"--tz {name!r}: unknown time zone; use a name such as Europe/Berlin, "
+            "America/New_York or UTC"
+        ) from None
+
+
+# --- stats -------------------------------------------------------------------------------
+
+
+def show_stats(args: argparse.Namespace) -> int:
+    from quizapp.library import load
+    from quizapp.store import StoreError
+
+    if not 1 <= args.weeks <= 520:
+        return _fail(f"--weeks {args.weeks}: choose between 1 and 520 weeks.")
+    try:
+        tz = _timezone(args.tz)
+    except ValueError as exc:
+        return _fail(str(exc))
+    library = load(args.home, args.deck)
+    topics = {q.id: q.topic for q in library.questions.values()}
+    now = datetime.now(UTC)
+    try:
+        with _open(args) as store:
+            report = collect_stats(store, topics, now, tz, weeks=args.weeks)
+    except StoreError as exc:
+        return _fail(str(exc))
+    report["deck_problems"] = len(library.errors)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        render_stats(report, _console())
+    return 0
+
+
+def collect_stats(
+    store: Store, topics: dict[str, str], now: datetime, tz: tzinfo, *, weeks: int
+) -> dict[str, Any]:
+    """Everything ``quizapp stats`` shows, as plain JSON-able data."""
+    today = now.astimezone(tz).date()
+    first_day = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    summary = store.summary(topics, now, tz)
+    totals = store.totals()
+    return {
+        "generated_at": now.isoformat(timespec="seconds"),
+        "timezone": str(tz),
+        "weeks": weeks,
+        "database": str(store.path),
+        "schema_version": store.schema_version,
+        "totals": {
+            "attempts": totals.attempts,
+            "questions_seen": totals.questions_seen,
+            "questions_in_decks": len(topics),
+            "simulation_runs": totals.sim_runs,
+            "first_attempt": totals.first.isoformat() if totals.first else None,
+            "last_attempt": totals.last.isoformat() if totals.last else None,
+        },
+        "due": {
+            "now": summary.due.now,
+            "today": summary.due.today,
+            "next_7_days": summary.due.week,
+            "new_remaining_today": summary.new_remaining_today,
+            "new_never_seen": summary.new_available,
+        },
+        "settings": _settings_dict(store),
+        "reviews_today": summary.reviews_today,
+        "streak": {
+            "current": summary.streak.current,
+            "longest": summary.streak.longest,
+            "reviewed_today": summary.streak.reviewed_today,
+        },
+        "reviews_per_day": [
+            {"day": d.day.isoformat(), "reviews": d.reviews}
+            for d in store.reviews_per_day(first_day, today, tz)
+        ],
+        "score_trend": [
+            {"week": p.week.isoformat(), "attempts": p.attempts, "mean_score": p.mean_score}
+            for p in store.score_trend(now, tz, weeks=weeks)
+        ],
+        "mastery": [
+            {
+                "topic": m.topic,
+                "questions": m.questions,
+                "seen": m.seen,
+                "mastery": m.mastery,
+                "mean_recent_score": m.mean_recent_score,
+                "mean_retrievability": m.mean_retrievability,
+            }
+            for m in summary.mastery
+        ],
+        "most_missed": [
+            {
+                "question_id": m.question_id,
+                "point": m.text,
+                "must_have": m.must_have,
+                "missed": m.missed,
+                "shown": m.shown,
+                "miss_rate": m.miss_rate,
+            }
+            for m in store.missed_points(limit=10)
+        ],
+        "simulation_runs": [
+            {
+                "id": r.id,
+                "experiment": r.experiment,
+                "status": r.status,
+                "device": r.device,
+                "question_id": r.question_id,
+                "started": r.started.isoformat(),
+                "seconds": (r.finished - r.started).total_seconds() if r.finished else None,
+            }
+            for r in store.sim_runs(limit=10)
+        ],
+    }
+
+
+def _settings_dict(store: Store) -> dict[str, Any]:
+    settings = store.settings()
+    return {
+        "desired_retention": settings.desired_retention,
+        "new_per_day": settings.new_per_day,
+    }
+
+
+def heatmap_rows(days: Sequence[DayCount]) -> list[Text]:
+    """A GitHub-style grid: one row per weekday (Monday first), one column per week.
+
+    Shade thresholds are quartiles of the busy days, so a light and a heavy user both get a
+    readable map; days after today are left blank."""
+    from rich.text import Text
+
+    if not days:
+        return []
+    busy = sorted(d.reviews for d in days if d.reviews)
+    cuts = [busy[min(len(busy) - 1, len(busy) * q // 4)] for q in (1, 2, 3)] if busy else []
+    start = days[0].day - timedelta(days=days[0].day.weekday())
+    counts = {d.day: d.reviews for d in days}
+    weeks = (days[-1].day - start).days // 7 + 1
+    # Month names above the week where each month starts, two characters per week.
+    labels = [" "] * (2 * weeks + 2)
+    free_from = 0
+    for w in range(weeks):
+        monday = start + timedelta(weeks=w)
+        if w == 0 or monday.month != (monday - timedelta(weeks=1)).month:
+            col = 2 * w
+            if col >= free_from:
+                labels[col : col + 3] = monday.strftime("%b")
+                free_from = col + 4
+    rows = [Text("     " + "".join(labels).rstrip(), style="dim")]
+    for weekday, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
+        line = Text(f"{name}  ", style="dim")
+        for w in range(weeks):
+            day = start + timedelta(weeks=w, days=weekday)
+            if day not in counts:
+                line.append("  ")
+                continue
+            n = counts[day]
+            level = 0 if n == 0 else 1 + sum(n > c for c in cuts)
+            line.append(SHADES[level] + " ", style=SHADE_STYLES[level])
+        rows.append(line)
+    legend = Text("     less ", style="dim")
+    for char, style in zip(SHADES, SHADE_STYLES, strict=True):
+        legend.append(char, style=style)
+    legend.append(" more", style="dim")
+    if busy:
+        legend.append(f"   (busiest day: {busy[-1]} reviews)", style="dim")
+    rows.append(legend)
+    return rows
+
+
+def _bar(share: float, width: int = 10) -> str:
+    filled = round(max(0.0, min(1.0, share)) * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def render_stats(report: dict[str, Any], out: Console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from quizapp.store import DayCount
+
+    totals, due, streak = report["totals"], report["due"], report["streak"]
+    out.print(Text(f"Progress in {report['database']}", style="bold"))
+    if totals["attempts"] == 0:
+        out.print(
+            Text(
+                "No answers recorded yet. Start the app with `quizapp` and review a few "
+                f"questions; {due['new_remaining_today']} new question(s) are waiting today.",
+            ),
+            soft_wrap=True,
+        )
+
+    overview = Table(show_header=False, box=None, padding=(0, 2))
+    overview.add_column(style="dim")
+    overview.add_column()
+    overview.add_row("Due now", str(due["now"]))
+    overview.add_row("Due today", str(due["today"]))
+    overview.add_row("Due in the next 7 days", str(due["next_7_days"]))
+    overview.add_row(
+        "New questions left today",
+        f"{due['new_remaining_today']} (limit {report['settings']['new_per_day']}/day, "
+        f"{due['new_never_seen']} never seen)",
+    )
+    overview.add_row("Reviews today", str(report["reviews_today"]))
+    today_note = "" if streak["reviewed_today"] or not streak["current"] else " (review today!)"
+    overview.add_row(
+        "Streak", f"{streak['current']} day(s){today_note}; longest {streak['longest']}"
+    )
+    overview.add_row(
+        "All time",
+        f"{totals['attempts']} answers on {totals['questions_seen']} of "
+        f"{totals['questions_in_decks']} questions; {totals['simulation_runs']} simulation runs",
+    )
+    out.print(overview)
+
+    days = [DayCount(date.fromisoformat(d["day"]), d["reviews"]) for d in report["reviews_per_day"]]
+    if days:
+        out.print(Text(f"\nReviews per day, last {report['weeks']} weeks", style="bold"))
+        for row in heatmap_rows(days):
+            out.print(row, no_wrap=True, overflow="crop")
+
+    if report["score_trend"]:
+        trend = Table(title="Score trend (mean rubric score per week)", title_justify="left")
+        trend.add_column("Week of")
+        trend.add_column("Answers", justify="right")
+        trend.add_column("Mean score", justify="right")
+        trend.add_column("")
+        for point in report["score_trend"]:
+            trend.add_row(
+                point["week"],
+                str(point["attempts"]),
+                _pct(point["mean_score"]),
+                _bar(point["mean_score"], 20),
+            )
+        out.print(trend)
+
+    if report["mastery"]:
+        mastery = Table(title="Mastery per topic", title_justify="left")
+        mastery.add_column("Topic")
+        mastery.add_column("Seen", justify="right")
+        mastery.add_column("Mastery", justify="right")
+        mastery.add_column("")
+        mastery.add_column("Recent score", justify="right")
+        mastery.add_column("Recall now", justify="right")
+        for m in report["mastery"]:
+            mastery.add_row(
+                Text(m["topic"]),
+                f"{m['seen']}/{m['questions']}",
+                _pct(m["mastery"]),
+                _bar(m["mastery"]),
+                _pct(m["mean_recent_score"]),
+                _pct(m["mean_retrievability"]),
+            )
+        out.print(mastery)
+        out.print(
+            Text(
+                "Mastery: for each question, predicted recall now (FSRS) x mean score of its "
+                "last 3 answers; unseen questions count 0.",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
+
+    if report["most_missed"]:
+        missed = Table(title="Rubric points you miss most", title_justify="left")
+        missed.add_column("Question")
+        missed.add_column("Point")
+        missed.add_column("Missed", justify="right")
+        for m in report["most_missed"]:
+            point = Text(m["point"])
+            if m["must_have"]:
+                point.append(" (must have)", style="yellow")
+            missed.add_row(
+                Text(m["question_id"]),
+                point,
+                f"{m['missed']}/{m['shown']} ({_pct(m['miss_rate'])})",
+            )
+        out.print(missed)
+
+    if report["simulation_runs"]:
+        runs = Table(title="Recent simulation runs", title_justify="left")
+        runs.add_column("Started")
+        runs.add_column("Experiment")
+        runs.add_column("Status")
+        runs.add_column("Device")
+        runs.add_column("Question")
+        runs.add_column("Seconds", justify="right")
+        tz = _timezone(report["timezone"]) if "/" in report["timezone"] else None
+        for r in report["simulation_runs"]:
+            started = datetime.fromisoformat(r["started"])
+            local = started.astimezone(tz) if tz else started.astimezone()
+            runs.add_row(
+                local.strftime("%Y-%m-%d %H:%M"),
+                Text(r["experiment"]),
+                Text(r["status"], style="green" if r["status"] == "ok" else "yellow"),
+                Text(r["device"]),
+                Text(r["question_id"] or "–"),
+                "–" if r["seconds"] is None else f"{r['seconds']:.0f}",
+            )
+        out.print(runs)
+    if report.get("deck_problems"):
+        out.print(
+            Text(
+                f"{report['deck_problems']} problem(s) in the decks; run `quizapp deck validate`.",
+                style="yellow",
+            )
+        )
+
+
+# --- export / import / backup ---------------------------------------------------------------
+
+
+def export_progress(args: argparse.Namespace) -> int:
+    from quizapp.store import StoreError
+
+    now = datetime.now(UTC)
+    try:
+        with _open(args) as store:
+            if args.file == "-":
+                json.dump(store.export_data(now), sys.stdout, ensure_ascii=False, indent=1)
+                sys.stdout.write("\n")
+                return 0
+            path = Path(args.file).expanduser()
+            if path.exists() and not args.force:
+                return _fail(f"{path} already exists; pass --force to overwrite it.")
+            if path.is_dir():
+                return _fail(f"{path} is a folder; give a file name such as progress.json.")
+            counts = store.export_file(path, now)
+    except StoreError as exc:
+        return _fail(str(exc))
+    _console().print(
+        f"Exported {counts['attempts']} attempts, {counts['cards']} schedules, "
+        f"{counts['review_log']} reviews and {counts['sim_runs']} simulation runs to {path}."
+    )
+    return 0
+
+
+def import_progress(args: argparse.Namespace) -> int:
+    from quizapp.store import StoreError
+
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        return _fail(f"{path}: no such file.")
+    out = _console()
+    try:
+        with _open(args) as store:
+            if not args.no_backup and store.totals().attempts:
+                stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+                saved = store.backup(store.home / "backups" / f"before-import-{stamp}.db")
+                out.print(f"Backed up the database to {saved} first.", soft_wrap=True)
+            report = store.import_file(path)
+    except StoreError as exc:
+        return _fail(str(exc))
+    if not report.added_anything:
+        out.print(
+            f"Nothing new in {path}: its {report.attempts_present} attempts and "
+            f"{report.sim_runs_present} simulation runs are already here."
+        )
+        return 0
+    out.print(
+        f"Imported {report.attempts_added} attempts ({report.attempts_present} already here), "
+        f"{report.sim_runs_added} simulation runs and {report.settings_added} settings from "
+        f"{path}.",
+        soft_wrap=True,
+    )
+    if report.cards_replayed:
+        out.print(
+            f"Rebuilt the schedule of {report.cards_replayed} question(s) from their merged "
+            "reviews."
+        )
+    return 0
+
+
+def backup_progress(args: argparse.Namespace) -> int:
+    from quizapp.store import StoreError
+
+    try:
+        with _open(args) as store:
+            if args.file:
+                dest = Path(args.file).expanduser()
+            else:
+                stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+                dest = store.home / "backups" / f"progress-{stamp}.db"
+            saved = store.backup(dest)
+            attempts = store.totals().attempts
+    except StoreError as exc:
+        return _fail(str(exc))
+    size = saved.stat().st_size
+    _console().print(
+        f"Backed up {attempts} attempts to {saved} ({size / 1024:.0f} KiB, integrity checked). "
+        f"Restore by copying it over {store.path} while quizapp is closed.",
+        soft_wrap=True,
+    )
+    return 0
+
+
+# --- doctor ------------------------------------------------------------------------------
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    import os
+
+    from rich.text import Text
+
+    from quizapp.library import load
+    from quizapp.paths import data_home, database_path
+    from quizapp.store import SCHEMA_VERSION, StoreError, repair
+
+    out = _console()
+    problems = 0
+
+    def line(ok: bool | None, text: str) -> None:
+        nonlocal problems
+        mark, style = {True: ("✓", "green"), False: ("✗", "red"), None: ("•", "yellow")}[ok]
+        if ok is False:
+            problems += 1
+        row = Text(f"{mark} ", style=style)
+        row.append(text)
+        out.print(row, soft_wrap=True)
+
+    home = data_home(args.home)
+    path = database_path(home)
+    line(True, f"Data folder: {home}")
+    if args.repair:
+        try:
+            for message in repair(home):
+                line(None, message)
+        except StoreError as exc:
+            line(False, str(exc))
+            return 1
+    try:
+        store = _open_quiet(home)
+    except StoreError as exc:
+        line(False, str(exc))
+        return 1
+    with store:
+        for notice in store.notices:
+            line(None, notice)
+        line(True, f"Database: {path} ({path.stat().st_size / 1024:.0f} KiB)")
+        line(os.access(home, os.W_OK), "Data folder is writable")
+        version = store.schema_version
+        line(
+            version == SCHEMA_VERSION, f"Schema version {version} (this quizapp: {SCHEMA_VERSION})"
+        )
+        journal = store.db.journal_mode
+        line(journal == "wal", f"Journal mode: {journal}")
+        issues = store.check()
+        if issues:
+            for issue in issues[:10]:
+                line(False, f"Integrity: {issue}")
+            out.print(
+                Text(
+                    "Run `quizapp doctor --repair` to move the damaged database aside (it is "
+                    "kept) and continue with every row that can still be read.",
+                    style="yellow",
+                ),
+                soft_wrap=True,
+            )
+        else:
+            line(True, "Integrity check passed")
+        totals = store.totals()
+        line(
+            True,
+            f"Records: {totals.attempts} attempts on {totals.questions_seen} questions, "
+            f"{totals.sim_runs} simulation runs",
+        )
+        stale = [r for r in store.stale_sim_runs() if datetime.now(UTC) - r.started > STALE_RUN_AGE]
+        if stale and args.repair:
+            marked = store.mark_interrupted_runs(datetime.now(UTC) - STALE_RUN_AGE)
+            line(None, f"Marked {marked} abandoned simulation run(s) as interrupted")
+        elif stale:
+            line(
+                None,
+                f"{len(stale)} simulation run(s) still marked running after "
+                f"{STALE_RUN_AGE.total_seconds() / 3600:.0f} h (the program was probably "
+                "closed); `quizapp doctor --repair` marks them interrupted",
+            )
+        library = load(args.home, args.deck)
+        known = set(library.questions)
+        seen = store.seen_question_ids()
+        orphans = sorted(seen - known)
+        if orphans:
+            shown = ", ".join(orphans[:5]) + (" …" if len(orphans) > 5 else "")
+            line(
+                None,
+                f"{len(orphans)} question(s) with history are not in any deck now "
+                f"({shown}); their history is kept",
+            )
+        if library.errors:
+            line(
+                False, f"{len(library.errors)} problem(s) in the decks; run `quizapp deck validate`"
+            )
+        else:
+            line(True, f"Decks: {len(library.questions)} questions load without problems")
+    kept = sorted(home.glob(f"{path.name}.corrupt-*"))
+    kept = [p for p in kept if not p.name.endswith(("-wal", "-shm"))]
+    if kept:
+        line(None, f"Damaged databases kept aside: {', '.join(str(p) for p in kept)}")
+    if problems:
+        out.print(Text(f"{problems} problem(s) found.", style="red"))
+        return 1
+    out.print(Text("All good.", style="green"))
+    return 0
+
+
+def _open_quiet(home: Path) -> Store:
+    from quizapp.store import Store
+
+    return Store.open(home)
