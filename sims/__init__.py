@@ -1,0 +1,59 @@
+"""Real, small PyTorch training simulations that stream their progress.
+
+``sims`` never imports Textual, Rich or the app; ``import sims`` and the registry do not
+import torch (only running a simulation does).
+
+Public API
+==========
+
+Registry (no torch) -- ``sims.registry``::
+
+    list_experiments() -> list[Experiment]      # .name .title .explanation .params
+    get_experiment(name) -> Experiment           # ParamError if unknown
+    check_params(name, params: dict) -> list[str]    # [] = valid; else one message per problem
+    resolve_params(name, params) -> dict         # defaults filled in; raises ParamError
+    parse_assignments(name, ["batch_sizes=16,64", ...]) -> dict   # CLI --set values
+    register(Experiment(...))                    # how an experiment module adds itself
+
+  Each ``Param`` has ``name, type ("int"|"float"|"str"|"bool"|"int_list"|"float_list"|
+  "str_list"), default, help, min, max, choices`` and ``allowed()`` (what it accepts, in
+  words). ``ParamError.messages`` lists every problem.
+
+Running in the background (for the app) -- ``sims.runner``::
+
+    runner = SimRunner()                         # threads=None: all cores but one
+    runner.start(name, params, seed=0, device="auto")   # validates first (ParamError)
+    event = runner.poll(timeout=0.1)             # next event or None
+    runner.cancel()                              # child gone within 1 s
+    runner.running / runner.finished / runner.close()
+
+Running in this process -- ``sims.lab``::
+
+    run_experiment(name, params, *, seed=0, device="auto", on_event=None, cancel=None)
+        -> ExperimentResult
+
+Events -- ``sims.events`` (picklable dataclasses, in stream order)::
+
+    ExperimentStarted(experiment, title, device, seed, params)
+    RunStarted(label, index, config, device, updates_per_epoch, total_updates,
+               train_examples, val_examples)
+    RunProgress(label, epoch, update, examples, seconds, train_loss, val_loss, val_acc,
+                train_acc, lr, extra)           # every evaluation; the first at update 0
+    RunTick(label, epoch, update, examples, seconds, total_updates)   # <= 4/s, no metrics
+    RunFinished(label, status "ok"|"diverged"|"oom"|"cancelled", summary: RunSummary,
+                record: RunRecord)
+    RunFailed(reason, label, details)            # the experiment could not go on (crash)
+    ExperimentFinished(result: ExperimentResult)
+
+Results -- ``sims.results``: ``ExperimentResult(experiment, title, device, seed, params, runs:
+list[RunRecord], observations: list[str], status, seconds, extras)`` with ``to_json()``
+(JSON-ready dict, the ``--json`` layout), ``to_json_text()`` and ``from_json()``;
+``RunRecord(label, status, batch_size, lr, epochs, updates_per_epoch, train_examples,
+val_examples, config, history: list[HistoryPoint], summary: RunSummary)``.
+
+Adding an experiment: a module in ``sims/experiments/`` (found automatically) that calls
+``register(Experiment(name, title, explanation, params, run, check))`` where
+``run(lab, params) -> Outcome(observations, extras)`` trains through
+``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...), hooks=...)`` -- the one
+training loop (``sims.training.train``) -- and imports torch only inside ``run``.
+"""

@@ -1,0 +1,70 @@
+"""Choosing where to train (CUDA > MPS > CPU unless told) and how many CPU threads to use."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(RuntimeError):
+    """The requested device is not available on this machine."""
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def available_devices() -> list[str]:
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.insert(0, "cuda")
+    if _mps_available():
+        devices.insert(0, "mps")
+    return devices
+
+
+def resolve_device(requested: str = "auto") -> str:
+    """``auto`` picks CUDA, then MPS, then CPU; naming an unavailable device is an error
+    with a message that says what is available."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if _mps_available() else "cpu"
+    if requested not in DEVICE_CHOICES:
+        raise DeviceError(f"unknown device {requested!r}; expected one of auto, cpu, cuda, mps")
+    if requested not in available_devices():
+        raise DeviceError(
+            f"device {requested!r} is not available here (this torch build: "
+            f"{torch.__version__}); available: {', '.join(available_devices())}"
+        )
+    return requested
+
+
+def device_name(device: str) -> str:
+    """A human label such as ``cuda (NVIDIA H100)`` or ``cpu (2 threads)``."""
+    if device == "cuda":
+        return f"cuda ({torch.cuda.get_device_name()})"
+    if device == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def configure_threads(threads: int | None = None, *, leave_free: int = 0) -> int:
+    """Set torch's intra-op threads: ``threads`` if given, else the usable cores minus
+    ``leave_free`` (at least 1; at most 8, since these small models gain nothing beyond).
+    Returns the number set."""
+    count = threads if threads is not None else min(8, usable_cores() - leave_free)
+    count = max(1, count)
+    torch.set_num_threads(count)
+    return count

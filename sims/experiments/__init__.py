@@ -1,0 +1,1 @@
+"""Experiments: each module here registers one with ``sims.registry.register``."""

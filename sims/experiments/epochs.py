@@ -1,0 +1,180 @@
+"""``epochs``: one model trained for many epochs on noisy labels: overfitting and early
+stopping."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sims.config import DIGITS_IMAGES, MONITORS, TrainConfig
+from sims.experiments import _common as common
+from sims.params import Param
+from sims.registry import Experiment, register
+from sims.results import Outcome, RunRecord
+
+if TYPE_CHECKING:
+    from sims.lab import Lab
+
+AUTO_LR = {"adam": 0.002, "sgd": 0.05}
+
+PARAMS: tuple[Param, ...] = (
+    Param("epochs", "int", 40, "passes over the training data", 1, 500),
+    Param("batch_size", "int", 32, "examples per update", 1, 65536),
+    *common.optimizer_params(optimizer="adam", auto_lr=AUTO_LR),
+    *common.data_params(dataset="digits", n_examples=DIGITS_IMAGES, label_noise=0.3),
+    *common.model_params(hidden=512),
+    Param(
+        "patience",
+        "int",
+        3,
+        "early stopping: epochs without improvement before stopping (0: no early stopping)",
+        0,
+        100,
+    ),
+    Param(
+        "monitor",
+        "str",
+        "val_acc",
+        "what early stopping watches: validation accuracy or validation loss",
+        choices=MONITORS,
+    ),
+    Param(
+        "early_stop",
+        "bool",
+        False,
+        "true: really stop when patience runs out; false: train on to show what stopping "
+        "avoids (the stopping point and the kept epoch are still marked)",
+    ),
+)
+
+
+def run(lab: Lab, values: dict[str, Any]) -> Outcome:
+    data = common.data_spec(lab.seed, values)
+    config = TrainConfig(
+        batch_size=values["batch_size"],
+        epochs=values["epochs"],
+        lr=common.learning_rate(values, AUTO_LR),
+        optimizer=values["optimizer"],
+        patience=values["patience"],
+        monitor=values["monitor"],
+        early_stop=values["early_stop"],
+        restore_best=True,
+        track_train_acc=True,
+    )
+    label = f"{round(100 * values['label_noise'])}% label noise"
+    record = lab.train(label, config, data, common.model_spec(values))
+    flipped = lab.dataset(data).flipped
+    lines = common.data_note(data) + observe(record, values, flipped)
+    return Outcome(lines, extras={"flipped_labels": flipped})
+
+
+def observe(run: RunRecord, values: dict[str, Any], flipped: int) -> list[str]:
+    """What the curves of one long run show, in sentences computed from its history."""
+    lines: list[str] = []
+    if flipped:
+        lines.append(
+            f"{flipped:,} of the {run.train_examples:,} training labels "
+            f"({common.pct(flipped / run.train_examples)}) were changed to a wrong class; the "
+            f"{run.val_examples:,} validation labels are clean."
+        )
+    lines += common.failed_runs([run])
+    points = [p for p in run.epoch_points() if p.epoch >= 1]
+    if run.status not in {"ok", "cancelled"} or not points:
+        return lines
+    first, last = points[0], points[-1]
+    peak = max(points, key=lambda p: p.val_acc)
+    if first.train_acc is not None and last.train_acc is not None:
+        memorised = flipped and last.train_acc > 1 - flipped / run.train_examples + 0.02
+        lines.append(
+            f"Training accuracy rose from {common.pct(first.train_acc)} after epoch 1 to "
+            f"{common.pct(last.train_acc)} after epoch {last.epoch:.0f}"
+            + (
+                ", measured against the noisy labels: the network memorised labels it could "
+                "only have learned by heart."
+                if memorised
+                else "."
+            )
+        )
+    drop = 100 * (peak.val_acc - last.val_acc)
+    if peak is not last and drop >= 1:
+        lines.append(
+            f"Validation accuracy peaked at {common.pct(peak.val_acc)} in epoch "
+            f"{peak.epoch:.0f}, then fell {drop:.1f} points to {common.pct(last.val_acc)} by "
+            f"epoch {last.epoch:.0f}: more epochs made the model worse on new data."
+        )
+    else:
+        lines.append(
+            f"Validation accuracy was {common.pct(last.val_acc)} after epoch {last.epoch:.0f} "
+            f"(best {common.pct(peak.val_acc)} in epoch {peak.epoch:.0f}): no clear "
+            "overfitting in this many epochs; more epochs, more label noise or fewer examples "
+            "would show it."
+        )
+    low = min(points, key=lambda p: p.val_loss)
+    if low is not last and last.val_loss > 1.05 * low.val_loss:
+        why = (
+            ", before accuracy peaked: confident mistakes raise the loss before they flip "
+            "enough answers to lower the accuracy"
+            if low.epoch < peak.epoch
+            else ""
+        )
+        lines.append(
+            f"Validation loss was lowest in epoch {low.epoch:.0f} ({common.loss(low.val_loss)}) "
+            f"and ended at {common.loss(last.val_loss)}{why}."
+        )
+    if last.train_acc is not None:
+        gap = 100 * (last.train_acc - last.val_acc)
+        lines.append(f"Final gap between training and validation accuracy: {gap:.1f} points.")
+    lines += _stopping_lines(run, values, last)
+    return lines
+
+
+def _stopping_lines(run: RunRecord, values: dict[str, Any], last: Any) -> list[str]:
+    s = run.summary
+    patience = values["patience"]
+    if patience == 0:
+        return ["Early stopping was off (patience 0): the run kept its last weights."]
+    watched = "validation accuracy" if values["monitor"] == "val_acc" else "validation loss"
+    if s.stopped_epoch is None:
+        return [
+            f"Early stopping (patience {patience}, watching {watched}) never ran out of "
+            f"patience; the best epoch, {s.restored_epoch}, was restored at the end."
+        ]
+    kept = run.point_at_epoch(s.restored_epoch) if s.restored_epoch is not None else None
+    kept_acc = common.pct(kept.val_acc if kept else None)
+    if values["early_stop"]:
+        return [
+            f"Early stopping (patience {patience}, watching {watched}) stopped after epoch "
+            f"{s.stopped_epoch} of {run.epochs} and restored epoch {s.restored_epoch}: "
+            f"validation accuracy {kept_acc}."
+        ]
+    return [
+        f"Early stopping (patience {patience}, watching {watched}) would have stopped after "
+        f"epoch {s.stopped_epoch} and restored epoch {s.restored_epoch} (validation accuracy "
+        f"{kept_acc}), instead of {common.pct(last.val_acc)} after all {run.epochs} epochs, "
+        f"using {s.stopped_epoch / run.epochs:.0%} of the training time; those weights are "
+        "the ones this run kept."
+    ]
+
+
+def check(values: dict[str, Any]) -> list[str]:
+    return common.check_model(values)
+
+
+register(
+    Experiment(
+        name="epochs",
+        title="Epochs: overfitting and early stopping",
+        explanation=(
+            "Trains one network for many epochs on data where part of the training labels "
+            "were flipped to wrong classes. Early on the network learns the real pattern and "
+            "validation accuracy climbs; later it memorises the wrong labels, training "
+            "accuracy heads for 100% and validation accuracy falls: more epochs are not "
+            "always better. Early stopping watches the validation score, stops once it has "
+            "not improved for `patience` epochs, and restores the best epoch's weights; the "
+            "run marks where that happens."
+        ),
+        params=PARAMS,
+        run=run,
+        check=check,
+        order=20,
+    )
+)
