@@ -94,7 +94,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="check the data folder and database and report problems",
         description=(
             "Check the data folder, the database's integrity and schema, and the decks. "
-            "Exits 0 when all is well, 1 when a problem remains."
+            "Exits 0 when your data is healthy, 1 when a problem remains."
         ),
     )
     doctor.add_argument(
@@ -640,8 +640,9 @@ def run_doctor(args: argparse.Namespace) -> int:
                 f"({shown}); their history is kept",
             )
         if library.errors:
+            # Deck problems are for the deck's author to fix; they never touch your data.
             line(
-                False, f"{len(library.errors)} problem(s) in the decks; run `quizapp deck validate`"
+                None, f"{len(library.errors)} problem(s) in the decks; see `quizapp deck validate`"
             )
         else:
             line(True, f"Decks: {len(library.questions)} questions load without problems")
