@@ -30,8 +30,10 @@ Attempts (each committed in its own transaction with the new FSRS card and revie
     store.record_attempt(question, grade, rating, *, answer, started, submitted,
                          mode="review", seconds=None) -> Attempt
         question: anything with .id, .content_hash, .rubric (RubricPoint(text, must_have));
-        grade: quizapp.grading.Grade; rating: the rating the user chose (may differ from
-        grade.suggested); started/submitted: aware datetimes; mode "review" | "practice".
+        grade: quizapp.grading.Grade from grade_rubric / grade_numeric; rating: the rating
+        the user chose (may differ from grade.suggested); started/submitted: aware
+        datetimes; mode "review" | "practice"; seconds: time spent (default submitted -
+        started).
         Both modes update the schedule (FSRS handles early reviews); mode is kept for stats.
     store.undo_last_attempt() -> Attempt | None   (restores the card as it was before)
     store.last_attempt() -> Attempt | None
@@ -795,10 +797,15 @@ class Store:
         start, end = as_utc(started), as_utc(submitted)
         if seconds is None:
             seconds = max(0.0, (end - start).total_seconds())
-        size = len(question.rubric)
+        # A numeric answer is graded on its number (rubric_size 0): its rubric points, if
+        # any, were not ticked and must not count as missed.
+        size = grade.rubric_size
         met = frozenset(grade.met)
-        if any(not 0 <= i < max(size, 1) for i in met) or (size == 0 and met):
-            raise ValueError(f"met points {sorted(met)} do not fit a rubric of {size} points")
+        if size not in (0, len(question.rubric)) or any(not 0 <= i < size for i in met):
+            raise ValueError(
+                f"grade (points {sorted(met)} of {size}) does not fit {question.id}'s rubric "
+                f"of {len(question.rubric)} points"
+            )
         uid = uuid.uuid4().hex
         with _write(self.db):
             retention = self._retention()
@@ -1628,9 +1635,7 @@ class Store:
         row = self._one(f"SELECT {_CARD_COLS} FROM cards WHERE question_id = ?", [question_id])
         return None if row is None else _card_from_row(row)
 
-    def _save_card(self, question_id: str, card: Card | Mapping[str, Any]) -> None:
-        if not isinstance(card, Card):
-            card = Card.from_dict(dict(card))  # type: ignore[arg-type]
+    def _save_card(self, question_id: str, card: Card) -> None:
         self.db.execute(
             """INSERT INTO cards (question_id, card_id, state, step, stability, difficulty,
                 due_ms, last_review_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -203,3 +203,17 @@ def test_doctor_repair_fixes_inconsistent_records(tmp_path: Path, capsys) -> Non
     code, out, _ = run(capsys, "--home", str(home), "doctor", "--repair")
     assert "Restored the review record of 2 attempt(s)" in out
     assert "Integrity check passed" in out
+
+
+def test_settings_show_change_and_refuse_out_of_range(tmp_path: Path, capsys) -> None:
+    home = str(tmp_path / "h")
+    code, out, _ = run(capsys, "--home", home, "settings")
+    assert code == 0 and "Desired retention 0.90; 10 new question(s) per day" in out
+    code, out, _ = run(
+        capsys, "--home", home, "settings", "--retention", "0.85", "--new-per-day", "4"
+    )
+    assert code == 0 and "Saved. Desired retention 0.85; 4 new" in out
+    code, _, err = run(capsys, "--home", home, "settings", "--retention", "1.2")
+    assert code == 1 and "from 0.7 to 0.99" in err
+    with Store.open(Path(home)) as store:
+        assert (store.settings().desired_retention, store.settings().new_per_day) == (0.85, 4)

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlite_utils import Database
 
-from questions.model import Question, QuestionKind, RubricPoint
-from quizapp.grading import Rating, grade_rubric
+from questions.model import NumericAnswer, Question, QuestionKind, RubricPoint
+from quizapp.grading import Rating, grade_numeric, grade_rubric
 from quizapp.scheduling import review
 from quizapp.store import (
     SCHEMA_VERSION,
@@ -148,6 +148,31 @@ def test_an_edited_question_keeps_its_history_and_shows_the_version_answered(
     assert store.card("bs-1").last_review == T0 + timedelta(days=1)  # one schedule, one id
 
 
+def test_numeric_answers_are_recorded_without_counting_rubric_points_as_missed(
+    store: Store,
+) -> None:
+    q = Question(
+        id="num-1",
+        topic="epochs",
+        difficulty=1,
+        kind=QuestionKind.NUMERIC,
+        prompt="50,000 examples, batch 128, 3 epochs: how many updates?",
+        model_answer="1,173",
+        rubric=(RubricPoint("Rounds up per epoch"),),
+        numeric=NumericAnswer(1173, 0, "updates"),
+    )
+    assert q.numeric is not None
+    wrong = grade_numeric(q.numeric, "1170")
+    store.record_attempt(q, wrong, wrong.suggested, answer="1170", started=T0, submitted=T0)
+    (saved,) = store.question_history(q.id)
+    assert (saved.score, saved.rating, saved.points) == (0.0, Rating.AGAIN, ())
+    assert store.missed_points() == []
+    with pytest.raises(ValueError, match="does not fit num-1's rubric of 1 points"):
+        store.record_attempt(
+            q, grade_rubric(question().rubric, {0}), 3, answer="", started=T0, submitted=T0
+        )
+
+
 def test_settings_with_bad_stored_values_fall_back_to_defaults(store: Store) -> None:
     store.set_setting("desired_retention", "high")
     assert store.settings().desired_retention == 0.9
@@ -160,7 +185,7 @@ KILL_SCRIPT = textwrap.dedent(
     import sys, time
     from datetime import UTC, datetime
     from pathlib import Path
-    from questions.model import Question, QuestionKind, RubricPoint
+    from questions.model import NumericAnswer, Question, QuestionKind, RubricPoint
     from quizapp.grading import grade_rubric
     from quizapp.store import Store
 
@@ -290,7 +315,7 @@ WRITER_SCRIPT = textwrap.dedent(
     import sys
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
-    from questions.model import Question, QuestionKind, RubricPoint
+    from questions.model import NumericAnswer, Question, QuestionKind, RubricPoint
     from quizapp.grading import grade_rubric
     from quizapp.store import Store
 

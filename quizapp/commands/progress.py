@@ -1,4 +1,4 @@
-"""``quizapp stats | export | import | backup | doctor``: your progress and your data."""
+"""``quizapp stats | export | import | backup | settings | doctor``: progress and your data."""
 
 from __future__ import annotations
 
@@ -87,6 +87,29 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     backup.add_argument("file", metavar="FILE", nargs="?")
     backup.set_defaults(func=backup_progress)
+
+    settings = subparsers.add_parser(
+        "settings",
+        parents=[common],
+        help="show or change review settings (desired retention, new questions per day)",
+        description="Show the review settings; give an option to change it.",
+    )
+    settings.add_argument(
+        "--retention",
+        type=float,
+        metavar="R",
+        help=(
+            "desired retention from 0.70 to 0.99 (default 0.9): the chance of still knowing "
+            "an answer when it comes due; higher means more frequent reviews"
+        ),
+    )
+    settings.add_argument(
+        "--new-per-day",
+        type=int,
+        metavar="N",
+        help="new questions introduced per day, 0 to 1000 (default 10)",
+    )
+    settings.set_defaults(func=change_settings)
 
     doctor = subparsers.add_parser(
         "doctor",
@@ -361,8 +384,9 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
     )
     overview.add_row(
         "All time",
-        f"{totals['attempts']} answers on {totals['questions_seen']} of "
-        f"{totals['questions_in_decks']} questions; {totals['simulation_runs']} simulation runs",
+        f"{totals['attempts']:,} answers on {totals['questions_seen']:,} questions "
+        f"({totals['questions_in_decks']:,} in your decks); "
+        f"{totals['simulation_runs']:,} simulation runs",
     )
     out.print(overview)
 
@@ -543,6 +567,27 @@ def backup_progress(args: argparse.Namespace) -> int:
         f"Backed up {attempts} attempts to {saved} ({size / 1024:.0f} KiB, integrity checked). "
         f"Restore by copying it over {store.path} while quizapp is closed.",
         soft_wrap=True,
+    )
+    return 0
+
+
+def change_settings(args: argparse.Namespace) -> int:
+    from quizapp.store import StoreError
+
+    try:
+        with _open(args) as store:
+            try:
+                current = store.update_settings(
+                    desired_retention=args.retention, new_per_day=args.new_per_day
+                )
+            except ValueError as exc:
+                return _fail(f"{exc}.")
+    except StoreError as exc:
+        return _fail(str(exc))
+    changed = args.retention is not None or args.new_per_day is not None
+    _console().print(
+        f"{'Saved. ' if changed else ''}Desired retention {current.desired_retention:.2f}; "
+        f"{current.new_per_day} new question(s) per day."
     )
     return 0
 
