@@ -27,6 +27,9 @@ class DataSpec:
     ``features`` applies to ``teacher`` only; ``classes`` to ``teacher`` and ``spirals``
     (``None`` = the data set's usual number: teacher 10, spirals 3, digits always 10).
     ``digits`` has 1,797 images: a larger ``n_examples`` uses all of them.
+    ``folds`` >= 2 selects a cross-validation split: the training part is cut into ``folds``
+    equal parts and part ``fold`` (0-based) becomes the validation set, the rest the training
+    set; the usual validation set stays unseen (a hold-out for the final check).
     """
 
     name: DatasetName = "teacher"
@@ -36,6 +39,8 @@ class DataSpec:
     label_noise: float = 0.0
     val_fraction: float = 0.2
     seed: int = 0
+    folds: int = 0
+    fold: int = 0
 
     @property
     def used_examples(self) -> int:
@@ -74,7 +79,8 @@ class TrainConfig:
     ``patience`` > 0 tracks the best epoch by ``monitor``; when ``patience`` epochs pass
     without improvement the run stops (if ``early_stop``) or only marks that epoch, and the
     best weights are restored at the end (if ``restore_best``). ``target_loss`` records when
-    ``target_metric`` first reached it (checked at each evaluation); ``stop_at_target`` ends
+    ``target_metric`` (``val_loss``, ``train_loss`` or a number a ``TrainHook`` reports)
+    first reached it (checked at each evaluation); ``stop_at_target`` ends
     the run there. A loss that is NaN/inf or above ``divergence_factor`` times the starting
     loss ends the run with status ``diverged``.
     """
@@ -96,7 +102,8 @@ class TrainConfig:
     restore_best: bool = True
     monitor: Literal["val_loss", "val_acc"] = "val_loss"
     target_loss: float | None = None
-    target_metric: Literal["val_loss", "train_loss"] = "val_loss"
+    # "val_loss", "train_loss", or the name of a number a TrainHook reports
+    target_metric: str = "val_loss"
     stop_at_target: bool = False
     divergence_factor: float = 10.0
     track_train_acc: bool = False

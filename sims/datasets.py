@@ -74,7 +74,18 @@ def build_dataset(spec: DataSpec) -> Dataset:
         mean = x_train.mean(0, keepdim=True)
         scale = (x_train - mean).std().clamp_min(1e-6)
         x_train, x_val = (x_train - mean) / scale, (x_val - mean) / scale
+    clean = y_train.clone()
     flipped = _flip_labels(y_train, classes, spec.label_noise, generator)
+    if spec.folds >= 2:
+        # Labels are flipped before the split, so every fold holds the same noisy training
+        # labels, as cross-validation on a real noisy training set would.
+        bounds = [round(i * x_train.shape[0] / spec.folds) for i in range(spec.folds + 1)]
+        lo, hi = bounds[spec.fold], bounds[spec.fold + 1]
+        keep = torch.ones(x_train.shape[0], dtype=torch.bool)
+        keep[lo:hi] = False
+        x_val, y_val = x_train[lo:hi], y_train[lo:hi]
+        x_train, y_train = x_train[keep], y_train[keep]
+        flipped = int((y_train != clean[keep]).sum())
     return Dataset(
         spec=spec,
         x_train=x_train.contiguous(),

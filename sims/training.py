@@ -59,6 +59,11 @@ class TrainHook:
     def report(self) -> dict[str, float]:
         return {}
 
+    def stop_reason(self, point: HistoryPoint) -> str | None:
+        """Called after each evaluation: a reason to end the run there (status ``ok``, the
+        reason kept in the summary), or ``None`` to go on."""
+        return None
+
 
 def is_out_of_memory(error: BaseException) -> bool:
     oom_type = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
@@ -322,6 +327,10 @@ class _TrainingRun:
             self.reference_loss = max(train_loss, 1e-3)
         self._check_target(point)
         self._check_divergence(point)
+        for hook in self.hooks:
+            reason = hook.stop_reason(point)
+            if reason is not None:
+                raise _Stop("ok", reason)
         self.resumed = time.perf_counter()
         return point
 
@@ -341,7 +350,13 @@ class _TrainingRun:
         target = self.config.target_loss
         if target is None or self.target_point is not None:
             return
-        value = point.val_loss if self.config.target_metric == "val_loss" else point.train_loss
+        metric = self.config.target_metric
+        if metric == "val_loss":
+            value = point.val_loss
+        elif metric == "train_loss":
+            value = point.train_loss
+        else:  # a number reported by a hook
+            value = point.extra.get(metric, math.inf)
         if value <= target:
             self.target_point = point
             if self.config.stop_at_target:
