@@ -1421,9 +1421,12 @@ class Store:
                         r["card_before"],
                     ],
                 )
+            # An export edited by hand may lack reviews for some attempts: derive them, and
+            # rebuild those schedules rather than trust the file's card.
+            derived = self._fill_missing_reviews()
             imported_cards = {c["question_id"]: c["card"] for c in data["cards"]}
             for qid in sorted(report.questions):
-                if qid not in had_card and qid in imported_cards:
+                if qid not in had_card and qid in imported_cards and qid not in derived:
                     self._save_card(qid, imported_cards[qid])
                     report.cards_taken += 1
                 else:
@@ -1527,27 +1530,33 @@ class Store:
             return [str(exc)]
         return problems
 
+    def _fill_missing_reviews(self) -> dict[str, int]:
+        """Derive the review of any attempt that lacks one (the attempt is the record of
+        what the user did); returns how many per question. Call in a write transaction."""
+        missing = self.db.execute(
+            """SELECT question_id, count(*) FROM attempts AS a WHERE NOT EXISTS
+                (SELECT 1 FROM review_log AS l WHERE l.attempt_id = a.id)
+            GROUP BY question_id"""
+        ).fetchall()
+        for qid, _ in missing:
+            self.db.execute(
+                """INSERT INTO review_log (attempt_id, question_id, card_id, rating,
+                    reviewed_ms, duration_ms, card_before)
+                SELECT a.id, a.question_id, ?, a.rating, a.submitted_ms,
+                       CAST(a.seconds * 1000 AS INTEGER), NULL
+                FROM attempts AS a WHERE a.question_id = ? AND NOT EXISTS
+                    (SELECT 1 FROM review_log AS l WHERE l.attempt_id = a.id)""",
+                [scheduling.card_id_for(qid), qid],
+            )
+        return dict(missing)
+
     def _restore_consistency(self) -> list[str]:
         """Give every attempt its review and rebuild schedules from the reviews."""
         fixed = []
         with _write(self.db):
-            cur = self.db.execute(
-                """INSERT INTO review_log (attempt_id, question_id, card_id, rating,
-                    reviewed_ms, duration_ms, card_before)
-                SELECT a.id, a.question_id, 0, a.rating, a.submitted_ms,
-                       CAST(a.seconds * 1000 AS INTEGER), NULL
-                FROM attempts AS a WHERE NOT EXISTS
-                    (SELECT 1 FROM review_log AS l WHERE l.attempt_id = a.id)"""
-            )
-            if cur.rowcount > 0:
-                fixed.append(f"Restored the review record of {cur.rowcount} attempt(s).")
-                for (qid,) in self.db.execute(
-                    "SELECT DISTINCT question_id FROM review_log WHERE card_id = 0"
-                ).fetchall():
-                    self.db.execute(
-                        "UPDATE review_log SET card_id = ? WHERE question_id = ?",
-                        [scheduling.card_id_for(qid), qid],
-                    )
+            restored = sum(self._fill_missing_reviews().values())
+            if restored:
+                fixed.append(f"Restored the review record of {restored} attempt(s).")
             stray = self.db.execute(
                 "DELETE FROM cards WHERE question_id NOT IN (SELECT question_id FROM review_log)"
             ).rowcount
