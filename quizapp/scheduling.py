@@ -20,7 +20,6 @@ Public API::
                new_remaining: int) -> list[QueueItem]
     to_ms(dt) -> int, from_ms(ms) -> datetime (UTC), as_utc(dt) -> datetime
     local_day(moment, tz) -> date, day_start(day, tz) -> datetime (UTC)
-    offset_segments(tz, start, end) -> list[(start_ms, end_ms, offset_ms)]
     compute_streak(days, today) -> Streak(current, longest, reviewed_today)
 """
 
@@ -78,44 +77,6 @@ def day_start(day: date, tz: tzinfo) -> datetime:
 
     Where a DST jump skips local midnight, the day starts at the jump (zoneinfo's fold=0)."""
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
-def offset_segments(tz: tzinfo, start: datetime, end: datetime) -> list[tuple[int, int, int]]:
-    """Split ``[start, end)`` into spans of constant UTC offset in ``tz``.
-
-    Each span is ``(start_ms, end_ms, offset_ms)``; a database can then turn a UTC timestamp
-    into a local date with plain arithmetic, and stay right across DST changes."""
-    start_ms, end_ms = to_ms(start), to_ms(end)
-    if end_ms <= start_ms:
-        return [(start_ms, start_ms + 1, _offset_ms(tz, start_ms))]
-
-    segments: list[tuple[int, int, int]] = []
-    seg_start, seg_off = start_ms, _offset_ms(tz, start_ms)
-    step = 6 * 3600 * 1000  # offsets never change twice within 6 hours
-    probe = start_ms
-    while probe < end_ms:
-        nxt = min(probe + step, end_ms)
-        off = _offset_ms(tz, nxt)
-        if off != seg_off:
-            lo, hi = probe, nxt  # offset(lo) == seg_off, offset(hi) != seg_off
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if _offset_ms(tz, mid) == seg_off:
-                    lo = mid
-                else:
-                    hi = mid
-            if hi >= end_ms:
-                break
-            segments.append((seg_start, hi, seg_off))
-            seg_start, seg_off = hi, _offset_ms(tz, hi)
-        probe = nxt
-    segments.append((seg_start, end_ms, seg_off))
-    return segments
-
-
-def _offset_ms(tz: tzinfo, ms: int) -> int:
-    offset = from_ms(ms).astimezone(tz).utcoffset() or timedelta(0)
-    return offset // _MS
 
 
 # --- FSRS ------------------------------------------------------------------------------

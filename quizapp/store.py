@@ -242,6 +242,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX attempts_rubric
             ON attempts (question_id, content_hash, rubric_size, met_mask)""",
     ),
+    # 3: the score trend reads scores from the time index alone.
+    (
+        "CREATE INDEX attempts_submitted_score ON attempts (submitted_ms, score)",
+        "DROP INDEX attempts_submitted",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -992,21 +997,22 @@ class Store:
         today = local_day(now_utc, tz)
         if first is None:
             return Streak(0, 0, False)
-        days = self._local_days(from_ms(first), day_start(today + timedelta(days=1), tz), tz)
-        return scheduling.compute_streak((d for d, _ in days), today)
+        first_day = min(local_day(from_ms(first), tz), today)
+        active = self._days_with_reviews(_spans(first_day, today, tz))
+        return scheduling.compute_streak(active, today)
 
     @_guarded
     def reviews_per_day(self, first: date, last: date, tz: tzinfo) -> list[DayCount]:
         """Reviews on each local day from ``first`` to ``last`` inclusive (zeros included)."""
-        start = day_start(first, tz)
-        end = day_start(last + timedelta(days=1), tz)
-        counts = dict(self._local_days(start, end, tz))
-        out = []
-        day = first
-        while day <= last:
-            out.append(DayCount(day, counts.get(day, 0)))
-            day += timedelta(days=1)
-        return out
+        spans = _spans(first, last, tz)
+        rows = self.db.execute(
+            """SELECT (SELECT count(*) FROM attempts AS a
+                WHERE a.submitted_ms >= json_extract(s.value, '$[0]')
+                  AND a.submitted_ms < json_extract(s.value, '$[1]'))
+            FROM json_each(?) AS s ORDER BY s.key""",
+            [json.dumps(list(spans.values()))],
+        ).fetchall()
+        return [DayCount(day, n) for day, (n,) in zip(spans, rows, strict=True)]
 
     @_guarded
     def score_trend(self, now: datetime, tz: tzinfo, *, weeks: int = 12) -> list[TrendPoint]:
@@ -1014,27 +1020,12 @@ class Store:
         weeks including this one; weeks without attempts are left out."""
         today = local_day(as_utc(now), tz)
         monday = today - timedelta(days=today.weekday())
-        start = day_start(monday - timedelta(weeks=weeks - 1), tz)
-        end = day_start(monday + timedelta(weeks=1), tz)
-        cte, params = _segments(tz, start, end)
-        rows = self.db.execute(
-            f"""WITH {cte}
-            SELECT (a.submitted_ms + seg.off) / 86400000 AS day, count(*), avg(a.score)
-            FROM attempts AS a JOIN seg ON a.submitted_ms >= seg.lo AND a.submitted_ms < seg.hi
-            WHERE a.submitted_ms >= ? AND a.submitted_ms < ?
-            GROUP BY day""",
-            [*params, to_ms(start), to_ms(end)],
-        ).fetchall()
-        # Days (integer local day numbers) fold into Monday-first weeks here: at most
-        # 7 x weeks rows, and no date strings built per attempt.
-        by_week: dict[date, list[float]] = {}
-        for day_number, n, mean in rows:
-            day = _EPOCH_DAY + timedelta(days=day_number)
-            week = day - timedelta(days=day.weekday())
-            total = by_week.setdefault(week, [0, 0.0])
-            total[0] += n
-            total[1] += n * mean
-        return [TrendPoint(w, int(n), s / n) for w, (n, s) in sorted(by_week.items())]
+        spans = _spans(monday - timedelta(weeks=weeks - 1), monday, tz, step=7)
+        return [
+            TrendPoint(week, n, mean)
+            for week, (n, mean) in zip(spans, self._tally(spans), strict=True)
+            if n
+        ]
 
     @_guarded
     def mastery(self, topics: Mapping[str, str], now: datetime) -> list[TopicMastery]:
@@ -1077,22 +1068,30 @@ class Store:
         A point keeps its tally across edits of other parts of the question (points are
         matched by their text)."""
         where, params = ("WHERE question_id = ?", [question_id]) if question_id else ("", [])
-        # Group by the exact set of points met (few distinct per version) and expand to
-        # points here: one pass over a covering index instead of arithmetic per attempt.
+        width = self.db.execute(f"SELECT max(rubric_size) FROM attempts {where}", params)
+        points = int(width.fetchone()[0] or 0)
+        if points == 0:
+            return []
+        # Group by the exact set of points met first (one pass over a covering index, a few
+        # dozen sets per question version), then count each point's misses over those groups.
+        missed = ", ".join(f"sum(n * ((met_mask >> {i}) & 1 = 0))" for i in range(points))
         rows = self.db.execute(
-            f"""SELECT question_id, content_hash, rubric_size, met_mask, count(*)
-            FROM attempts {where} GROUP BY question_id, content_hash, rubric_size, met_mask""",
+            f"""WITH g AS (
+                SELECT question_id, content_hash, rubric_size, met_mask, count(*) AS n
+                FROM attempts {where}
+                GROUP BY question_id, content_hash, rubric_size, met_mask)
+            SELECT question_id, content_hash, rubric_size, sum(n), {missed}
+            FROM g GROUP BY question_id, content_hash, rubric_size""",
             params,
         ).fetchall()
         texts = self._rubric_texts({(r[0], r[1]) for r in rows})
         tally: dict[tuple[str, str], list[Any]] = {}
-        for qid, content_hash, rubric_size, mask, n in rows:
+        for qid, content_hash, rubric_size, shown, *misses in rows:
             for point in range(rubric_size):
                 text, must = texts.get((qid, content_hash, point), (f"point {point + 1}", False))
                 entry = tally.setdefault((qid, text), [must, 0, 0])
-                if not mask >> point & 1:
-                    entry[1] += n
-                entry[2] += n
+                entry[1] += misses[point]
+                entry[2] += shown
         ranked = sorted(
             (MissedPoint(q, t, bool(v[0]), int(v[1]), int(v[2])) for (q, t), v in tally.items()),
             key=lambda m: (-m.missed, -m.miss_rate, m.question_id, m.text),
@@ -1628,17 +1627,32 @@ class Store:
             ).fetchone()[0]
         )
 
-    def _local_days(self, start: datetime, end: datetime, tz: tzinfo) -> list[tuple[date, int]]:
-        cte, params = _segments(tz, start, end)
+    def _tally(self, spans: Mapping[date, tuple[int, int]]) -> list[tuple[int, float]]:
+        """(attempts, mean score) in each local-time span, in order.
+
+        One index range per span (as for counts per day): the cost follows the attempts
+        inside the spans, not the whole history, with no date arithmetic per row."""
         rows = self.db.execute(
-            f"""WITH {cte}
-            SELECT (a.submitted_ms + seg.off) / 86400000 AS day, count(*)
-            FROM attempts AS a JOIN seg ON a.submitted_ms >= seg.lo AND a.submitted_ms < seg.hi
-            WHERE a.submitted_ms >= ? AND a.submitted_ms < ?
-            GROUP BY day ORDER BY day""",
-            [*params, to_ms(start), to_ms(end)],
+            """SELECT count(a.id), coalesce(avg(a.score), 0)
+            FROM json_each(?) AS s LEFT JOIN attempts AS a
+              ON a.submitted_ms >= json_extract(s.value, '$[0]')
+             AND a.submitted_ms < json_extract(s.value, '$[1]')
+            GROUP BY s.key ORDER BY s.key""",
+            [json.dumps(list(spans.values()))],
         ).fetchall()
-        return [(_EPOCH_DAY + timedelta(days=d), n) for d, n in rows]
+        return [(int(n), float(mean)) for n, mean in rows]
+
+    def _days_with_reviews(self, spans: Mapping[date, tuple[int, int]]) -> list[date]:
+        """The local days with at least one attempt: one index probe per day."""
+        rows = self.db.execute(
+            """SELECT s.key FROM json_each(?) AS s WHERE EXISTS (
+                SELECT 1 FROM attempts AS a
+                WHERE a.submitted_ms >= json_extract(s.value, '$[0]')
+                  AND a.submitted_ms < json_extract(s.value, '$[1]'))""",
+            [json.dumps(list(spans.values()))],
+        ).fetchall()
+        days = list(spans)
+        return [days[i] for (i,) in rows]
 
     def _card(self, question_id: str) -> Card | None:
         row = self._one(f"SELECT {_CARD_COLS} FROM cards WHERE question_id = ?", [question_id])
@@ -1742,7 +1756,6 @@ class Store:
 
 # --- helpers ----------------------------------------------------------------------------
 
-_EPOCH_DAY = date(1970, 1, 1)  # local day number 0 in the day arithmetic done in SQL
 _ATTEMPT_COLS = (
     "id, uid, question_id, content_hash, started_ms, submitted_ms, answer, met_mask, "
     "rubric_size, score, suggested, rating, seconds, mode"
@@ -1885,11 +1898,19 @@ def _id_filter(column: str, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
     return f"AND {column} IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))]
 
 
-def _segments(tz: tzinfo, start: datetime, end: datetime) -> tuple[str, list[int]]:
-    """A ``seg(lo, hi, off)`` CTE of constant-offset spans (ms) covering [start, end)."""
-    spans = scheduling.offset_segments(tz, start, end)
-    values = ", ".join("(?, ?, ?)" for _ in spans)
-    return f"seg(lo, hi, off) AS (VALUES {values})", [v for span in spans for v in span]
+def _spans(first: date, last: date, tz: tzinfo, step: int = 1) -> dict[date, tuple[int, int]]:
+    """Local days (or ``step``-day periods) from ``first`` to ``last``, each mapped to its
+    [start, end) in UTC epoch ms. Computed with zoneinfo, so DST days of 23 or 25 hours and
+    half-hour zones come out right."""
+    spans: dict[date, tuple[int, int]] = {}
+    day = first
+    start = to_ms(day_start(day, tz))
+    while day <= last:
+        following = day + timedelta(days=step)
+        end = to_ms(day_start(following, tz))
+        spans[day] = (start, end)
+        day, start = following, end
+    return spans
 
 
 def local_timezone() -> tzinfo:

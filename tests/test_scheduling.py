@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +14,6 @@ from quizapp.scheduling import (
     compute_streak,
     day_start,
     local_day,
-    offset_segments,
     plan_queue,
     replay,
     retrievability,
@@ -136,18 +134,3 @@ def test_local_days_follow_the_users_midnight() -> None:
     assert day_start(date(2024, 3, 10), ZoneInfo("America/Havana")) == datetime(
         2024, 3, 10, 5, 0, tzinfo=UTC
     )
-
-
-def test_offset_segments_split_exactly_at_dst_changes() -> None:
-    spans = offset_segments(
-        BERLIN, datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
-    )
-    hour = 3_600_000
-    assert [s[2] // hour for s in spans] == [1, 2, 1]
-    assert datetime.fromtimestamp(spans[1][0] / 1000, UTC) == datetime(2024, 3, 31, 1, tzinfo=UTC)
-    assert datetime.fromtimestamp(spans[2][0] / 1000, UTC) == datetime(2024, 10, 27, 1, tzinfo=UTC)
-    assert spans[0][0] == int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
-    fixed = timezone(timedelta(hours=5, minutes=30))
-    one = offset_segments(fixed, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC))
-    assert [s[2] for s in one] == [int(5.5 * hour)]
