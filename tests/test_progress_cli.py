@@ -217,3 +217,17 @@ def test_settings_show_change_and_refuse_out_of_range(tmp_path: Path, capsys) ->
     assert code == 1 and "from 0.7 to 0.99" in err
     with Store.open(Path(home)) as store:
         assert (store.settings().desired_retention, store.settings().new_per_day) == (0.85, 4)
+
+
+def test_quizapp_home_is_used_and_home_option_beats_it(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_home, flag_home = tmp_path / "env", tmp_path / "flag"
+    populate(env_home, days=1)
+    monkeypatch.setenv("QUIZAPP_HOME", str(env_home))
+    report = json.loads(run(capsys, "stats", "--json")[1])
+    assert report["database"] == str(env_home / "progress.db")
+    assert report["totals"]["attempts"] == 1
+    report = json.loads(run(capsys, "stats", "--json", "--home", str(flag_home))[1])
+    assert report["database"] == str(flag_home / "progress.db")
+    assert report["totals"]["attempts"] == 0

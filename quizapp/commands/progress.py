@@ -386,7 +386,7 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
         "All time",
         f"{totals['attempts']:,} answers on {totals['questions_seen']:,} questions "
         f"({totals['questions_in_decks']:,} in your decks); "
-        f"{totals['simulation_runs']:,} simulation runs",
+        f"{totals['simulation_runs']:,} simulation run(s)",
     )
     out.print(overview)
 
