@@ -13,7 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
@@ -297,8 +297,17 @@ class QuizApp(App[int]):
                 return
         self.push_screen(SimulationScreen(question=question, experiment=experiment))
 
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+    def open_saved_run(self, run_id: int) -> None:
+        """Reopen a stored simulation run (its charts and observations)."""
+        from quizapp.screens.simulation import SimulationScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, SimulationScreen):
+                screen.open_saved_run(run_id)
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(SimulationScreen(saved_run=run_id))
 
 
 def read_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
@@ -323,11 +332,6 @@ def read_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
 
 def run(home: str | None, extra_decks: list[str]) -> int:
     """Start the app (called by ``quizapp`` without a command); returns the exit code."""
-    import multiprocessing.resource_tracker
-
-    # Textual replaces stdout/stderr; the spawn start method then fails to pass their file
-    # descriptors ("bad value(s) in fds_to_keep"). Starting the tracker first avoids that.
-    multiprocessing.resource_tracker.ensure_running()
     app = QuizApp(home, extra_decks)
     result = app.run()
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)

@@ -58,3 +58,16 @@ class SimulationStatus(Message):
 
 class StoreChanged(Message):
     """Something was written to the store; screens showing progress should reload."""
+
+
+class ParamsChanged(Message):
+    """The simulation form changed; ``valid`` tells whether it can be run as it stands."""
+
+    def __init__(self, form: Widget, valid: bool) -> None:
+        super().__init__()
+        self.form = form
+        self.valid = valid
+
+    @property
+    def control(self) -> Widget:
+        return self.form

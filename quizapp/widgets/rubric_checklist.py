@@ -21,9 +21,7 @@ class RubricChecklist(Widget, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
-            Binding(
-                str(n), f"tick({n - 1})", f"Tick point {n}", show=False, id=f"rubric.tick-{n}"
-            )
+            Binding(str(n), f"tick({n - 1})", f"Tick point {n}", show=False, id=f"rubric.tick-{n}")
             for n in range(1, MAX_KEYED_POINTS + 1)
         ),
         Binding("up,k", "cursor(-1)", "Previous point", show=False, id="rubric.up"),

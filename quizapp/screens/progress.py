@@ -1,0 +1,185 @@
+"""Progress: review heatmap, weekly score trend, mastery per topic, the rubric points missed
+most often, and the history of simulation runs (which can be reopened)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from quizapp.widgets.mastery_bars import MasteryBars, TopicBar
+from quizapp.widgets.review_heatmap import ReviewHeatmap
+from quizapp.widgets.score_trend import ScoreTrend
+
+if TYPE_CHECKING:
+    from quizapp.app import QuizApp
+    from quizapp.store import DayCount, MissedPoint, SimRun, Summary, Totals, TrendPoint
+
+HEATMAP_WEEKS = 53
+TREND_WEEKS = 12
+MISSED_SHOWN = 8
+RUNS_SHOWN = 50
+
+
+class ProgressScreen(Screen[None]):
+    """How practice is going, from the store; Enter on a simulation run reopens it."""
+
+    CSS_PATH = "../styles/progress.tcss"
+    AUTO_FOCUS = "#progress-body"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="progress.back"),
+        Binding("o", "open_run", "Open run", id="progress.open-run"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_ids: list[int] = []
+
+    @property
+    def quiz(self) -> QuizApp:
+        return cast("QuizApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title-bar")
+        with VerticalScroll(id="progress-body"):
+            yield ReviewHeatmap(id="heatmap", classes="panel")
+            with Container(id="progress-mid"):
+                yield ScoreTrend(id="trend", classes="panel")
+                yield MasteryBars(id="progress-mastery", classes="panel")
+            yield Static(id="missed", classes="panel")
+            yield DataTable(id="sim-history", classes="panel", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#heatmap").border_title = "Reviews per day"
+        self.query_one("#trend").border_title = "Score trend"
+        self.query_one("#progress-mastery").border_title = "Mastery by topic"
+        self.query_one("#missed").border_title = "Rubric points you miss most"
+        history = self.query_one("#sim-history", DataTable)
+        history.border_title = "Simulation runs"
+        history.border_subtitle = "enter: reopen"
+        for label in ("when", "experiment", "status", "device", "question"):
+            history.add_column(label, key=label)
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        app = self.quiz
+        now = app.now()
+        tz = app.tz
+        today = now.astimezone(tz).date()
+        library = app.library
+        topics = {qid: q.topic for qid, q in library.questions.items()}
+        first = today - timedelta(weeks=HEATMAP_WEEKS)
+
+        days: list[DayCount] = app.store_call(
+            "read reviews per day", lambda s: s.reviews_per_day(first, today, tz), []
+        )
+        self.query_one(ReviewHeatmap).show({d.day: d.reviews for d in days}, today)
+
+        trend: list[TrendPoint] = app.store_call(
+            "read the score trend", lambda s: s.score_trend(now, tz, weeks=TREND_WEEKS), []
+        )
+        by_week = {p.week: p for p in trend}
+        monday = today - timedelta(days=today.weekday())
+        weeks = [monday - timedelta(weeks=TREND_WEEKS - 1 - i) for i in range(TREND_WEEKS)]
+        self.query_one(ScoreTrend).show(
+            [
+                (w, by_week[w].attempts, by_week[w].mean_score) if w in by_week else (w, 0, 0.0)
+                for w in weeks
+            ]
+        )
+
+        summary: Summary | None = app.store_call(
+            "read mastery", lambda s: s.summary(topics, now, tz), None
+        )
+        if summary is not None:
+            self.query_one(MasteryBars).show(
+                [TopicBar(m.topic, m.mastery, m.seen, m.questions) for m in summary.mastery]
+            )
+
+        missed: list[MissedPoint] = app.store_call(
+            "read missed rubric points", lambda s: s.missed_points(limit=MISSED_SHOWN), []
+        )
+        self._show_missed(missed)
+        self._show_runs()
+
+        totals: Totals | None = app.store_call("read totals", lambda s: s.totals(), None)
+        if totals is not None and totals.first is not None:
+            since = totals.first.astimezone(tz).strftime("%d %b %Y")
+            line = Content.from_markup(
+                "[b]Progress[/b]  $a answers to $q questions since $since · $r simulation runs",
+                a=str(totals.attempts),
+                q=str(totals.questions_seen),
+                since=since,
+                r=str(totals.sim_runs),
+            )
+        else:
+            line = Content.from_markup(
+                "[b]Progress[/b]  [$text-muted]nothing answered yet: "
+                "review a few questions and come back[/]"
+            )
+        self.query_one("#title-bar", Static).update(line)
+
+    def _show_missed(self, missed: list[MissedPoint]) -> None:
+        panel = self.query_one("#missed", Static)
+        if not missed:
+            panel.update(
+                Content.from_markup("[$text-muted]No missed points yet (or no answers).[/]")
+            )
+            return
+        lines = []
+        for point in missed:
+            lines.append(
+                Content.from_markup(
+                    "[b]$rate[/b] $must$text [$text-muted]· $qid[/]",
+                    rate=f"{point.missed}/{point.shown}".rjust(5),
+                    must="must · " if point.must_have else "",
+                    text=point.text,
+                    qid=point.question_id,
+                )
+            )
+        panel.update(Content("\n").join(lines))
+
+    def _show_runs(self) -> None:
+        app = self.quiz
+        runs: list[SimRun] = app.store_call(
+            "read simulation runs", lambda s: s.sim_runs(limit=RUNS_SHOWN), []
+        )
+        table = self.query_one("#sim-history", DataTable)
+        table.clear()
+        self.run_ids = []
+        for run in runs:
+            table.add_row(
+                run.started.astimezone(app.tz).strftime("%Y-%m-%d %H:%M"),
+                Text(run.experiment),
+                Text(run.status, style="bold" if run.status == "ok" else "yellow"),
+                Text(run.device),
+                Text(run.question_id or ""),
+                key=str(run.id),
+            )
+            self.run_ids.append(run.id)
+        table.display = True
+        if not runs:
+            table.add_row(Text("no runs yet", style="dim"), "", "", "", "")
+
+    @on(DataTable.RowSelected, "#sim-history")
+    def _run_selected(self) -> None:
+        self.action_open_run()
+
+    def action_open_run(self) -> None:
+        table = self.query_one("#sim-history", DataTable)
+        if not self.run_ids or not 0 <= table.cursor_row < len(self.run_ids):
+            return
+        self.quiz.open_saved_run(self.run_ids[table.cursor_row])

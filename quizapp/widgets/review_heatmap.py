@@ -1,0 +1,105 @@
+"""A calendar heatmap of reviews per day: one column per week, Monday at the top."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+from textual.content import Content
+from textual.widget import Widget
+
+LEVELS = ("·", "░", "▒", "▓", "█")
+DAY_LABELS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
+LABEL_WIDTH = 4
+CELL_WIDTH = 2
+
+
+def weeks_that_fit(width: int) -> int:
+    """How many week columns fit in ``width`` cells next to the day labels."""
+    return max(4, (width - LABEL_WIDTH) // CELL_WIDTH)
+
+
+def level(count: int, busiest: int) -> int:
+    """0 for no reviews, else 1..4 relative to the busiest day shown."""
+    if count <= 0:
+        return 0
+    if busiest <= 1:
+        return 4
+    return 1 + min(3, (count - 1) * 4 // busiest)
+
+
+class ReviewHeatmap(Widget):
+    """Reviews per local day for the last weeks that fit the width; today is outlined."""
+
+    DEFAULT_CSS = """
+    ReviewHeatmap { height: 9; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.counts: dict[date, int] = {}
+        self.today: date | None = None
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return 9  # month labels, seven days, legend
+
+    def show(self, counts: Mapping[date, int], today: date) -> None:
+        self.counts = dict(counts)
+        self.today = today
+        self.refresh()
+
+    def first_day(self, width: int) -> date | None:
+        """The Monday the visible grid starts on (the store is asked from there)."""
+        if self.today is None:
+            return None
+        monday = self.today - timedelta(days=self.today.weekday())
+        return monday - timedelta(weeks=weeks_that_fit(width) - 1)
+
+    def render(self) -> Content:
+        today = self.today
+        if today is None:
+            return Content("")
+        width = self.content_region.width
+        start = self.first_day(width)
+        assert start is not None
+        weeks = weeks_that_fit(width)
+        shown = [
+            start + timedelta(days=i)
+            for i in range(weeks * 7)
+            if start + timedelta(days=i) <= today
+        ]
+        busiest = max((self.counts.get(d, 0) for d in shown), default=0)
+        months = [" "] * (weeks * CELL_WIDTH)
+        last_month = None
+        for week in range(weeks):
+            monday = start + timedelta(weeks=week)
+            if monday.month != last_month:
+                label = monday.strftime("%b")
+                at = week * CELL_WIDTH
+                if all(c == " " for c in months[max(0, at - 1) : at + len(label)]):
+                    months[at : at + len(label)] = label
+                last_month = monday.month
+        lines = [Content(" " * LABEL_WIDTH + "".join(months).rstrip())]
+        for weekday in range(7):
+            line = Content(DAY_LABELS[weekday].ljust(LABEL_WIDTH))
+            for week in range(weeks):
+                day = start + timedelta(weeks=week, days=weekday)
+                if day > today:
+                    line += Content(" " * CELL_WIDTH)
+                    continue
+                lvl = level(self.counts.get(day, 0), busiest)
+                style = "$text-disabled" if lvl == 0 else "$success"
+                if day == today:
+                    style += " underline"
+                line += Content.from_markup(f"[{style}]$c[/] ", c=LEVELS[lvl])
+            lines.append(line)
+        total = sum(self.counts.get(d, 0) for d in shown)
+        active = sum(1 for d in shown if self.counts.get(d, 0))
+        legend = Content.from_markup(
+            "[$text-muted]$total reviews on $active days · less $scale more[/]",
+            total=str(total),
+            active=str(active),
+            scale=" ".join(LEVELS),
+        )
+        lines.append(legend)
+        return Content("\n").join(lines)

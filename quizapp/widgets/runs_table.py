@@ -1,0 +1,95 @@
+"""The runs of a simulation: status, device, progress, speed and the latest metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+STATUS_STYLES = {
+    "waiting": "dim",
+    "running": "bold cyan",
+    "ok": "bold green",
+    "diverged": "bold red",
+    "oom": "bold red",
+    "cancelled": "yellow",
+    "failed": "bold red",
+}
+COLUMNS = ("run", "status", "device", "progress", "speed", "val loss", "val acc")
+
+
+@dataclass
+class RunRow:
+    label: str
+    status: str = "waiting"
+    device: str = ""
+    epoch: float = 0.0
+    epochs: float = 0.0
+    update: int = 0
+    total_updates: int = 0
+    examples: int = 0
+    seconds: float = 0.0
+    val_loss: float | None = None
+    val_acc: float | None = None
+
+    @property
+    def speed(self) -> str:
+        if self.seconds <= 0 or self.examples <= 0:
+            return ""
+        rate = self.examples / self.seconds
+        return f"{rate / 1000:.1f}k ex/s" if rate >= 1000 else f"{rate:.0f} ex/s"
+
+    @property
+    def progress(self) -> str:
+        if not self.total_updates:
+            return ""
+        return f"{self.update}/{self.total_updates} upd · ep {self.epoch:.1f}"
+
+
+def _number(value: float | None, fmt: str) -> str:
+    if value is None:
+        return ""
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else "inf"
+    return format(value, fmt)
+
+
+class RunsTable(DataTable[Text]):
+    """One row per run, updated in place as events arrive."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.rows_by_label: dict[str, RunRow] = {}
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.add_column(name, key=name)
+
+    def reset(self) -> None:
+        self.clear()
+        self.rows_by_label = {}
+
+    def row(self, label: str) -> RunRow:
+        if label not in self.rows_by_label:
+            self.rows_by_label[label] = RunRow(label)
+            self.add_row(*self._cells(self.rows_by_label[label]), key=label)
+        return self.rows_by_label[label]
+
+    def show(self, label: str) -> None:
+        """Write the row's current values into the table."""
+        row = self.rows_by_label[label]
+        for name, cell in zip(COLUMNS, self._cells(row), strict=True):
+            self.update_cell(label, name, cell)
+
+    def _cells(self, row: RunRow) -> list[Text]:
+        return [
+            Text(row.label),
+            Text(row.status, style=STATUS_STYLES.get(row.status, "")),
+            Text(row.device),
+            Text(row.progress),
+            Text(row.speed),
+            Text(_number(row.val_loss, ".4f")),
+            Text(_number(row.val_acc, ".1%")),
+        ]

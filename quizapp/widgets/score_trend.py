@@ -1,0 +1,28 @@
+"""Mean rubric score per week as a bar chart (textual-plotext)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from textual_plotext import PlotextPlot
+
+
+class ScoreTrend(PlotextPlot):
+    """Bars of the weekly mean score in percent; weeks without attempts are left empty."""
+
+    def show(self, weeks: Sequence[tuple[date, int, float]]) -> None:
+        """``weeks``: (Monday, attempts, mean score 0..1) in time order."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        labels = [monday.strftime("%d %b") for monday, _, _ in weeks]
+        values = [round(score * 100) if attempts else 0 for _, attempts, score in weeks]
+        if any(attempts for _, attempts, _ in weeks):
+            plt.bar(labels, values, width=0.6)
+            plt.ylim(0, 100)
+            plt.yticks([0, 50, 100], ["0%", "50%", "100%"])
+            plt.title("mean score per week")
+        else:
+            plt.title("no graded answers yet")
+        self.refresh()

@@ -1,0 +1,166 @@
+"""Reviewing through the real app: answer, reveal, tick the rubric, accept, undo, leave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Static, TextArea
+from tui_support import Clock, make_app
+
+from quizapp.grading import Rating
+from quizapp.screens.home import HomeScreen
+from quizapp.screens.review import ReviewScreen
+from quizapp.store import Store
+from quizapp.widgets.rating_bar import RatingBar
+from quizapp.widgets.rubric_checklist import RubricChecklist
+
+
+def stored_attempts(tmp_path: Path, question_id: str) -> list:
+    with Store.open(tmp_path / "home") as store:
+        return store.question_history(question_id)
+
+
+async def test_review_a_due_question_end_to_end(tmp_path: Path) -> None:
+    clock = Clock()
+    app = make_app(tmp_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        # Deck text is shown literally, markup-looking brackets included.
+        prompt = screen.query_one("#prompt", Static)
+        assert str(prompt.content) == "Why does [bold]x[/bold] and [red matter for the batch size?"
+        assert app.focused is screen.query_one("#answer", TextArea)
+        await pilot.press(*"noise falls")
+        clock.advance(seconds=42)
+        await pilot.press("ctrl+r")
+        assert screen.phase == "revealed"
+        rubric = screen.query_one(RubricChecklist)
+        assert app.focused is rubric
+        await pilot.press("1", "2")
+        assert rubric.met == {0, 1}
+        assert screen.query_one(RatingBar).chosen == Rating.GOOD
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.question is not None and screen.question.id == "t-numeric"
+
+    attempts = stored_attempts(tmp_path, "t-open")
+    assert len(attempts) == 1
+    attempt = attempts[0]
+    assert attempt.answer == "noise falls"
+    assert attempt.met == {0, 1}
+    assert attempt.rating == Rating.GOOD
+    assert attempt.mode == "review"
+    assert attempt.seconds == 42
+    with Store.open(tmp_path / "home") as store:
+        card = store.card("t-open")
+    assert card is not None and card.due > clock()
+
+
+async def test_rating_can_be_changed_before_accepting(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r", "ctrl+r")
+        bar = app.screen.query_one(RatingBar)
+        assert bar.suggested == Rating.AGAIN  # nothing ticked, must-have missed
+        await pilot.press("right", "right", "e")  # arrows move, letters choose
+        assert bar.chosen == Rating.EASY
+        await pilot.press("left", "enter")
+        await pilot.pause()
+    (attempt,) = stored_attempts(tmp_path, "t-open")
+    assert attempt.rating == Rating.GOOD
+    assert attempt.suggested == Rating.AGAIN
+
+
+async def test_numeric_question_is_graded_automatically(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r", "ctrl+n")  # skip the open question
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        box = screen.query_one("#numeric-answer", Input)
+        assert app.focused is box
+        await pilot.press(*"lots", "enter")
+        error = screen.query_one("#numeric-error", Static)
+        assert error.display and "not a number" in str(error.content)
+        assert screen.phase == "answer"
+        box.value = ""
+        await pilot.press(*"1,173", "enter")
+        assert screen.phase == "revealed"
+        assert "Correct" in str(screen.query_one("#score-line", Static).content)
+        assert screen.query_one(RatingBar).suggested == Rating.GOOD
+        await pilot.press("enter")
+        await pilot.pause()
+        # The next numeric attempt, wrong this time, suggests Again.
+    (attempt,) = stored_attempts(tmp_path, "t-numeric")
+    assert attempt.score == 1.0 and attempt.rating == Rating.GOOD
+    assert attempt.answer == "1,173"
+
+
+async def test_wrong_numeric_answer_suggests_again(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r", "ctrl+n", *"1170", "enter")
+        screen = app.screen
+        assert "Not quite" in str(screen.query_one("#your-answer", Static).content)
+        assert screen.query_one(RatingBar).chosen == Rating.AGAIN
+        await pilot.press("enter")
+        await pilot.pause()
+    (attempt,) = stored_attempts(tmp_path, "t-numeric")
+    assert attempt.score == 0.0 and attempt.rating == Rating.AGAIN
+
+
+async def test_undo_takes_back_the_last_grade(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r", *"first try", "ctrl+r", "1", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert len(stored_attempts(tmp_path, "t-open")) == 1
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        assert stored_attempts(tmp_path, "t-open") == []
+        # The question is back, revealed, with the answer and ticks as they were.
+        assert screen.question is not None and screen.question.id == "t-open"
+        assert screen.phase == "revealed"
+        assert screen.query_one(RubricChecklist).met == {0}
+        assert "first try" in str(screen.query_one("#your-answer", Static).content)
+        await pilot.press("2", "3", "enter")
+        await pilot.pause()
+    (attempt,) = stored_attempts(tmp_path, "t-open")
+    assert attempt.met == {0, 1, 2} and attempt.rating == Rating.EASY
+    with Store.open(tmp_path / "home") as store:
+        assert store.totals().attempts == 1
+
+
+async def test_leaving_mid_session_keeps_what_was_graded(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r", "ctrl+r", "1", "enter")
+        await pilot.pause()
+        await pilot.press(*"half an answer", "escape")
+        await pilot.pause()
+        # Typed text on screen: the app asks first.
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        today = str(app.screen.query_one("#today", Static).content)
+        assert "1 reviewed today" in " ".join(today.split())
+    assert len(stored_attempts(tmp_path, "t-open")) == 1
+    assert stored_attempts(tmp_path, "t-numeric") == []
+
+
+async def test_a_graded_question_is_not_due_again_the_same_session(tmp_path: Path) -> None:
+    clock = Clock()
+    app = make_app(tmp_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r", "ctrl+r", "1", "2", "3", "enter")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        clock.advance(minutes=1)
+        await pilot.press("r")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert "t-open" not in screen.queue

@@ -1,0 +1,150 @@
+"""Home, browse, progress, help and the command palette through the real app."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from textual.widgets import DataTable, Static
+from tui_support import BROKEN_DECK, START, Clock, make_app, write_deck
+
+from quizapp.app import QuizApp
+from quizapp.screens.browse import BrowseScreen
+from quizapp.screens.help import HelpScreen
+from quizapp.screens.home import HomeScreen
+from quizapp.screens.progress import ProgressScreen
+from quizapp.screens.review import ReviewScreen
+from quizapp.widgets.deck_problems import DeckProblems
+from quizapp.widgets.review_heatmap import ReviewHeatmap
+
+
+def plain(widget: Static) -> str:
+    return " ".join(str(widget.content).split())
+
+
+async def test_home_shows_due_and_new_counts(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        today = plain(app.screen.query_one("#today", Static))
+        assert "0 due now" in today
+        assert "3 new today (3 unseen)" in today
+        assert "Review (3)" in str(app.screen.query_one("#go-review").label)
+
+
+async def test_progress_after_a_few_attempts_shows_them(tmp_path: Path) -> None:
+    clock = Clock()
+    app = make_app(tmp_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r", "ctrl+r", "1", "enter")  # t-open: must-have met, 1/3
+        await pilot.pause()
+        await pilot.press(*"1173", "enter", "enter")  # t-numeric: right
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProgressScreen)
+        title = plain(screen.query_one("#title-bar", Static))
+        assert "2 answers to 2 questions" in title
+        heatmap = screen.query_one(ReviewHeatmap)
+        assert heatmap.counts[START.date()] == 2
+        missed = plain(screen.query_one("#missed", Static))
+        # t-open missed two points, once each.
+        assert "1/1 Mentions fewer updates per epoch · t-open" in missed
+        assert "1/1 Mentions memory · t-open" in missed
+
+
+async def test_browse_filters_and_practises_any_question(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("b")
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        assert screen.shown == ["t-open", "t-numeric", "t-sim"]
+        await pilot.press("slash", *"updates")
+        assert screen.shown == ["t-numeric", "t-sim"]
+        screen.query_one("#topic").value = "batch-size"
+        await pilot.pause()
+        assert screen.shown == []
+        await pilot.press("escape")  # leave the search box first
+        await pilot.press("c")
+        assert screen.shown == ["t-open", "t-numeric", "t-sim"]
+        table = screen.query_one("#questions", DataTable)
+        table.move_cursor(row=1)
+        await pilot.press("p")
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        assert review.mode == "practice" and review.queue == ["t-numeric"]
+        await pilot.press(*"1173", "enter", "enter")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        detail = plain(screen.query_one("#detail-body", Static))
+        assert "History (1)" in detail and "practice" in detail
+
+
+async def test_a_broken_user_deck_shows_its_error_and_the_rest_works(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_deck(home / "decks", BROKEN_DECK, "broken.toml")
+    app = QuizApp(home, now=Clock())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        panel = app.screen.query_one(DeckProblems)
+        assert panel.display
+        text = plain(panel)
+        assert "broken.toml:" in text and "difficulty" in text
+        assert len(app.library.questions) > 0
+        await pilot.press("r")
+        assert isinstance(app.screen, ReviewScreen)
+
+
+async def test_a_database_problem_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a folder")  # the data directory cannot be created
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.store is None
+        problem = app.screen.query_one("#store-problem")
+        assert problem.display
+        assert str(home) in plain(app.screen.query_one("#store-problem-text", Static))
+        # Questions can still be practised; nothing is saved.
+        await pilot.press("r", "ctrl+r", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.screen.position == 1
+
+
+async def test_help_lists_binding_ids_and_command_palette_finds_actions(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#help-body", Static).content)
+        body = console.export_text()
+        assert "review.reveal" in body and "keymap.toml" in body
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"browse questions")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_keymap_file_remaps_a_binding(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "keymap.toml").write_text('"home.browse" = "w"\n')
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("b")
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("w")
+        assert isinstance(app.screen, BrowseScreen)

@@ -1,0 +1,131 @@
+"""Simulations launched from the app train for real in a child process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from quizapp.screens.simulation import SimulationScreen
+from quizapp.store import Store
+from quizapp.widgets.metric_chart import MetricChart
+from quizapp.widgets.param_form import ParamForm
+from quizapp.widgets.runs_table import RunsTable
+from tui_support import make_app
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie still answers kill(0); it is gone once its status says so.
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "zombie" in status.read()
+    except FileNotFoundError:
+        return True
+
+
+async def wait_until(pilot, condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_simulation_from_a_question_trains_and_is_stored(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.practise(["t-sim"])
+        await pilot.pause()
+        await pilot.press("ctrl+r", "s")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SimulationScreen)
+        form = screen.query_one(ParamForm)
+        values = form.values()
+        assert values is not None
+        assert (values["batch_sizes"], values["epochs"], values["n_examples"]) == (
+            [32, 256],
+            1,
+            600,
+        )
+        assert "eight times as many updates" in str(
+            screen.query_one("#explanation", Static).content
+        )
+        screen.query_one("#prediction", Input).value = "batch 32 wins per epoch"
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: screen.ended)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.failed is None
+        chart = screen.query_one("#loss-chart", MetricChart)
+        assert set(chart.series) == {"batch 32", "batch 256"}
+        assert all(len(points) >= 2 for points in chart.series.values())
+        table = screen.query_one(RunsTable)
+        assert {row.status for row in table.rows_by_label.values()} == {"ok"}
+        assert screen.query_one("#observations").display
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ReviewScreen"
+
+    with Store.open(tmp_path / "home") as store:
+        (run,) = store.sim_runs()
+        saved = store.get_sim_run(run.id)
+    assert run.experiment == "batch-size-sweep"
+    assert run.status == "ok"
+    assert run.question_id == "t-sim"
+    assert run.prediction == "batch 32 wins per epoch"
+    assert saved is not None and len(saved.result["runs"]) == 2
+
+
+async def test_cancelling_a_simulation_ends_its_process(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_simulation(experiment="batch-size-sweep")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SimulationScreen)
+        epochs = screen.query_one("#param-epochs", Input)
+        epochs.value = "200"
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        table = screen.query_one(RunsTable)
+        await wait_until(pilot, lambda: any(r.update > 0 for r in table.rows_by_label.values()))
+        pid = screen.child_pid
+        assert pid is not None and not process_gone(pid)
+        assert screen.is_training
+        await pilot.press("escape")  # cancels, does not leave
+        await wait_until(pilot, lambda: not screen.is_training, seconds=5)
+        await pilot.pause()
+        assert app.screen is screen
+        assert process_gone(pid)
+        assert "cancelled" in str(screen.query_one("#run-status", Static).content).lower()
+
+    with Store.open(tmp_path / "home") as store:
+        (run,) = store.sim_runs()
+    assert run.status == "cancelled"
+
+
+async def test_invalid_parameters_are_reported_as_you_type(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_simulation(experiment="batch-size-sweep")
+        await pilot.pause()
+        screen = app.screen
+        box = screen.query_one("#param-batch_sizes", Input)
+        box.value = "16, banana"
+        await pilot.pause()
+        problems = str(screen.query_one("#param-problems", Static).content)
+        assert problems.startswith("batch_sizes: expected")
+        assert box.has_class("-invalid")
+        assert screen.query_one("#run").disabled
+        await pilot.press("ctrl+r")
+        assert not screen.is_training
+        box.value = "16, 64"
+        await pilot.pause()
+        assert not screen.query_one("#param-problems").display
+        assert not screen.query_one("#run").disabled
