@@ -62,6 +62,23 @@ class Param:
             what += f" (e.g. {format_value(self.default)})"
         return what
 
+    def brief(self) -> str:
+        """What this parameter accepts, compactly (for tables): ``integer 1 to 200``,
+        ``sgd | adam``, ``list of 1-8, each integer 1 to 65536``."""
+        item = _ITEM_TYPE.get(self.type, self.type)
+        if item == "bool":
+            one = "true | false"
+        elif item == "str":
+            one = " | ".join(self.choices or ())
+        else:
+            low = "" if self.min is None else _num(self.min)
+            high = "" if self.max is None else _num(self.max)
+            kind = "integer" if item == "int" else "number"
+            one = f"{kind} {low} to {high}" if low or high else kind
+        if not self.is_list:
+            return one
+        return f"list of {self.min_items}-{self.max_items}, each {one}"
+
     def _range_words(self) -> str:
         if self.min is not None and self.max is not None:
             return f" from {_num(self.min)} to {_num(self.max)}"
@@ -73,6 +90,8 @@ class Param:
 
     def check(self, value: Any) -> tuple[Any, str | None]:
         """Return ``(normalized value, None)`` or ``(None, message)``."""
+        if value is None and self.default is None:  # "auto", decided by the experiment
+            return None, None
         if not self.is_list:
             return self._check_one(value, self.type)
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):

@@ -181,28 +181,39 @@ def _time_lines(ok: list[RunRecord]) -> list[str]:
 
 def _best_lines(ok: list[RunRecord]) -> list[str]:
     lines = []
-    best = max(ok, key=lambda r: r.summary.final_val_acc or 0.0)
-    worst = min(ok, key=lambda r: r.summary.final_val_acc or 0.0)
-    if best is not worst:
+    top = max(ok, key=lambda r: r.summary.final_val_acc or 0.0)
+    bottom = min(ok, key=lambda r: r.summary.final_val_acc or 0.0)
+    if top is not bottom:
         lines.append(
-            f"After {common.epochs_word(best.summary.epochs_completed)}, validation accuracy "
-            f"was highest at batch {best.batch_size} ({common.pct(best.summary.final_val_acc)}) "
-            f"and lowest at batch {worst.batch_size} ({common.pct(worst.summary.final_val_acc)})."
+            f"After {common.epochs_word(top.summary.epochs_completed)}, validation accuracy "
+            f"was highest at batch {top.batch_size} ({common.pct(top.summary.final_val_acc)}) "
+            f"and lowest at batch {bottom.batch_size} "
+            f"({common.pct(bottom.summary.final_val_acc)})."
         )
     for run in ok:
         s = run.summary
-        if (
-            s.best_val_loss is not None
-            and s.final_val_loss is not None
-            and s.best_epoch is not None
-            and s.final_val_loss > 1.1 * s.best_val_loss
-            and s.best_epoch < s.epochs_completed
-        ):
+        best = run.point_at_epoch(s.best_epoch) if s.best_epoch is not None else None
+        last = run.history[-1]
+        if best is None or best is last or not last.val_loss > 1.1 * best.val_loss:
+            continue
+        rise = (
+            f"Batch {run.batch_size}'s validation loss was lowest in epoch {s.best_epoch} "
+            f"({common.loss(best.val_loss)}) and rose to {common.loss(last.val_loss)} by the end"
+        )
+        if last.train_loss < best.train_loss and last.epoch - best.epoch >= 2:
             lines.append(
-                f"Batch {run.batch_size}'s validation loss was lowest in epoch {s.best_epoch} "
-                f"({common.loss(s.best_val_loss)}) and rose to {common.loss(s.final_val_loss)} "
-                "by the end: it had begun to overfit."
+                f"{rise} while its training loss kept falling "
+                f"({common.loss(best.train_loss)} to {common.loss(last.train_loss)}): it had "
+                "begun to overfit."
             )
+        elif last.train_loss >= best.train_loss:
+            lines.append(
+                f"{rise}, and its training loss rose too ({common.loss(best.train_loss)} to "
+                f"{common.loss(last.train_loss)}): the learning rate {run.lr:.3g} was too high "
+                "for stable training."
+            )
+        else:
+            lines.append(f"{rise}.")
     return lines
 
 

@@ -122,7 +122,13 @@ def observe(run: RunRecord, values: dict[str, Any], flipped: int) -> list[str]:
         )
     if last.train_acc is not None:
         gap = 100 * (last.train_acc - last.val_acc)
-        lines.append(f"Final gap between training and validation accuracy: {gap:.1f} points.")
+        if gap >= 0:
+            lines.append(f"Final gap between training and validation accuracy: {gap:.1f} points.")
+        elif flipped:
+            lines.append(
+                f"Training accuracy is still {-gap:.1f} points below validation accuracy: it is "
+                "scored against the flipped labels, which the network has not yet memorised."
+            )
     lines += _stopping_lines(run, values, last)
     return lines
 

@@ -1,0 +1,419 @@
+"""``quizapp sim ...``: list the training simulations and run one in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from sims.events import SimEvent
+    from sims.results import ExperimentResult
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    sim = subparsers.add_parser(
+        "sim",
+        help="list and run training simulations",
+        description="Real PyTorch training runs that show what batch size, epochs and the "
+        "learning rate do.",
+    )
+    actions = sim.add_subparsers(dest="sim_command", metavar="ACTION")
+
+    listing = actions.add_parser(
+        "list",
+        parents=[common],
+        help="show the experiments, their parameters and defaults",
+        description="Show every experiment with its parameters, defaults and allowed values.",
+    )
+    listing.add_argument("name", nargs="?", metavar="NAME", help="show only this experiment")
+    listing.set_defaults(func=list_sims)
+
+    run = actions.add_parser(
+        "run",
+        parents=[common],
+        help="run an experiment and print its results",
+        description=(
+            "Run an experiment: a progress bar per training run on stderr, then a results "
+            "table and the observations. Exit status: 0 done (a diverged run is a result), "
+            "2 bad experiment/parameter/device, 130 stopped with Ctrl-C."
+        ),
+        epilog="example: quizapp sim run batch-size-sweep --set batch_sizes=16,256 --set epochs=5",
+    )
+    run.add_argument("name", metavar="NAME", help="experiment name (see `quizapp sim list`)")
+    run.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a parameter; lists are comma-separated (batch_sizes=16,64,256); repeatable",
+    )
+    run.add_argument("--device", choices=DEVICES, default="auto", help="default: auto")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write the full result as JSON to PATH ('-': stdout, tables go to stderr)",
+    )
+    run.add_argument(
+        "--no-save", action="store_true", help="do not record the run in the progress database"
+    )
+    run.set_defaults(func=run_sim)
+
+
+def list_sims(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from sims.params import ParamError, format_value
+    from sims.registry import get_experiment, list_experiments
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        experiments = [get_experiment(args.name)] if args.name else list_experiments()
+    except ParamError as error:
+        for message in error.messages:
+            err.print(Text(f"quizapp sim list: {message}"))
+        return EXIT_BAD_INPUT
+    out = Console(highlight=False)
+    for experiment in experiments:
+        out.print(Text.assemble((experiment.name, "bold cyan"), "  ", (experiment.title, "bold")))
+        out.print(Text(experiment.explanation), soft_wrap=False)
+        table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2, 0, 0))
+        table.add_column("parameter", style="green", no_wrap=True)
+        table.add_column("default")
+        table.add_column("allowed", max_width=24)
+        table.add_column("meaning")
+        for param in experiment.params:
+            if param.default is None:
+                default = "auto"
+            elif isinstance(param.default, str):
+                default = param.default
+            else:
+                default = format_value(param.default)
+            table.add_row(param.name, Text(default), Text(param.brief()), Text(param.help))
+        out.print(table)
+        out.print()
+    out.print(
+        Text(
+            "Run one with: quizapp sim run NAME [--set key=value ...] "
+            "[--device auto|cpu|cuda|mps] [--seed N] [--json PATH|-]",
+            style="dim",
+        )
+    )
+    return 0
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    from sims.params import ParamError
+    from sims.registry import get_experiment, parse_assignments, resolve_params
+
+    err = Console(stderr=True, highlight=False)
+
+    def bad(message: str) -> int:
+        err.print(Text(f"quizapp sim run: {message}", style="red"), soft_wrap=True)
+        return EXIT_BAD_INPUT
+
+    try:
+        experiment = get_experiment(args.name)
+    except ParamError as error:
+        bad(error.messages[0])
+        err.print(Text("See `quizapp sim list` for the experiments.", style="dim"))
+        return EXIT_BAD_INPUT
+    try:
+        values = resolve_params(args.name, parse_assignments(args.name, args.assignments))
+    except ParamError as error:
+        for message in error.messages:
+            bad(message)
+        err.print(Text(f"See `quizapp sim list {args.name}` for what is allowed.", style="dim"))
+        return EXIT_BAD_INPUT
+    json_path = None if args.json in (None, "-") else Path(args.json).expanduser()
+    if json_path is not None and not json_path.parent.is_dir():
+        return bad(f"--json: folder {str(json_path.parent)!r} does not exist")
+
+    from sims.device import DeviceError, configure_threads, device_name, resolve_device
+    from sims.lab import run_experiment
+
+    try:
+        device = resolve_device(args.device)
+    except DeviceError as error:
+        return bad(f"--device: {error}")
+    configure_threads()
+    out = Console(stderr=args.json == "-", highlight=False)
+    err.print(
+        Text.assemble((experiment.title, "bold"), f" on {device_name(device)}, seed {args.seed}")
+    )
+
+    stop = threading.Event()
+    started = datetime.now(UTC)
+    with _ctrl_c_cancels(stop, err), _RunProgress(err) as progress:
+        result = run_experiment(
+            args.name,
+            values,
+            seed=args.seed,
+            device=device,
+            on_event=progress.on_event,
+            cancel=stop.is_set,
+        )
+    finished = datetime.now(UTC)
+
+    print_result(result, out)
+    if args.json == "-":
+        sys.stdout.write(result.to_json_text() + "\n")
+        sys.stdout.flush()
+    elif json_path is not None:
+        try:
+            json_path.write_text(result.to_json_text() + "\n", encoding="utf-8")
+        except OSError as error:
+            err.print(Text(f"Could not write {json_path}: {error.strerror}", style="red"))
+            return 1
+        err.print(Text(f"Wrote {json_path}", style="dim"))
+    if not args.no_save:
+        _save(args.home, result, started, finished, err)
+    if result.status == "cancelled":
+        err.print(Text("Stopped with Ctrl-C; the results above cover what ran.", style="yellow"))
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def print_result(result: ExperimentResult, out: Console) -> None:
+    """The results (one row per run, or one field per row for a single run) and the
+    observations."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    runs = result.runs
+    out.print(
+        Text.assemble(
+            (result.title, "bold"), f" ({result.device}, {result.seconds:.1f} s, {result.status})"
+        )
+    )
+    fields = _result_fields(runs)
+    if len(runs) == 1:
+        table = Table(box=box.SIMPLE, show_header=False, padding=(0, 1))
+        table.add_column("field", style="bold")
+        table.add_column("value")
+        for name, cells in fields:
+            table.add_row(name, cells[0])
+    else:
+        # Leave out columns that would repeat one value (or the label) on every row.
+        shared = {name: cells[0] for name, cells in fields if len(set(map(str, cells))) == 1}
+        kept = [(n, c) for n, c in fields if n == "run" or n not in _OPTIONAL or n not in shared]
+        if all(r.label == f"batch {r.batch_size}" for r in runs):
+            kept = [(n, c) for n, c in kept if n != "batch"]
+        caption = ", ".join(f"{name} {shared[name]}" for name in ("LR", "batch") if name in shared)
+        table = Table(caption=caption or None, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        for index, (name, cells) in enumerate(kept):
+            # Cells never wrap (a number split over two lines misleads); headers may.
+            width = max(len(str(cell)) for cell in [*cells, *name.split()])
+            table.add_column(name, justify="left" if index == 0 else "right", width=width)
+        for row in zip(*(cells for _, cells in kept), strict=True):
+            table.add_row(*row)
+    out.print(table)
+    if any(r.summary.stopped_epoch or r.summary.restored_epoch for r in runs):
+        out.print(
+            Text(
+                "stopped / kept: the epoch where early stopping's patience ran out / the epoch "
+                "whose weights the run ended with (its val loss and acc are shown).",
+                style="dim",
+            )
+        )
+    out.print(Text("Observations", style="bold"))
+    for line in result.observations:
+        out.print(Text.assemble("• ", line))
+
+
+# Columns shown only when they differ between runs (else named once under the table).
+_OPTIONAL = ("status", "LR", "batch")
+
+
+def _result_fields(runs: list[Any]) -> list[tuple[str, list[Any]]]:
+    """(column name, one cell per run) for the results table."""
+    from rich.text import Text
+
+    def num(x: float | None) -> str:
+        if x is None:
+            return "–"
+        return f"{x:.3f}" if math.isfinite(x) else str(x).replace("nan", "NaN")
+
+    def pct(x: float | None) -> str:
+        return "–" if x is None else f"{100 * x:.1f}%"
+
+    def lowest_val_loss(run: Any) -> str:
+        points = [p for p in run.epoch_points() if p.epoch >= 1 and math.isfinite(p.val_loss)]
+        if not points:
+            return "–"
+        low = min(points, key=lambda p: p.val_loss)
+        return f"{low.val_loss:.3f} @{low.epoch:.0f}"
+
+    fields: list[tuple[str, list[Any]]] = [
+        ("run", [Text(r.label) for r in runs]),
+        ("status", [Text(r.status, style="green" if r.status == "ok" else "red") for r in runs]),
+        ("batch", [str(r.batch_size) for r in runs]),
+        ("LR", [f"{r.lr:.3g}" for r in runs]),
+        ("updates per epoch", [f"{r.updates_per_epoch:,}" for r in runs]),
+        ("updates", [f"{r.summary.updates:,}" for r in runs]),
+        ("train s", [f"{r.summary.seconds:.2f}" for r in runs]),
+        ("lowest val loss @epoch", [lowest_val_loss(r) for r in runs]),
+        ("val loss", [num(r.summary.final_val_loss) for r in runs]),
+        ("val acc", [pct(r.summary.final_val_acc) for r in runs]),
+    ]
+    if any(p.train_acc is not None for r in runs for p in r.history):
+        last = [r.history[-1].train_acc if r.history else None for r in runs]
+        fields.append(("train acc (last)", [pct(a) for a in last]))
+    if any(r.summary.stopped_epoch or r.summary.restored_epoch for r in runs):
+        fields.append(
+            (
+                "stopped / kept",
+                [
+                    f"{r.summary.stopped_epoch or '–'} / {r.summary.restored_epoch or '–'}"
+                    for r in runs
+                ],
+            )
+        )
+    return fields
+
+
+class _RunProgress:
+    """A Rich progress bar per training run, fed by the event stream."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress: Progress = Progress(
+            TextColumn("{task.description:<14}"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TextColumn("updates"),
+            TextColumn("{task.fields[metrics]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> _RunProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_event(self, event: SimEvent) -> None:
+        from sims.events import RunFinished, RunProgress, RunStarted, RunTick
+
+        if isinstance(event, RunStarted):
+            self.tasks[event.label] = self.progress.add_task(
+                event.label, total=event.total_updates, metrics=""
+            )
+        elif isinstance(event, RunTick):
+            self.progress.update(self.tasks[event.label], completed=event.update)
+        elif isinstance(event, RunProgress):
+            metrics = (
+                f"epoch {event.epoch:.3g}  val loss {event.val_loss:.3f}  "
+                f"acc {100 * event.val_acc:.1f}%"
+            )
+            self.progress.update(self.tasks[event.label], completed=event.update, metrics=metrics)
+        elif isinstance(event, RunFinished):
+            task = self.tasks[event.label]
+            if event.status == "ok":
+                self.progress.update(task, total=event.summary.updates)
+            else:
+                self.progress.update(task, description=f"{event.label} [{event.status}]")
+            self.progress.update(task, completed=event.summary.updates)
+
+
+class _ctrl_c_cancels:
+    """First Ctrl-C: stop between two updates and keep what ran; second: quit at once."""
+
+    def __init__(self, stop: threading.Event, console: Console) -> None:
+        self.stop, self.console = stop, console
+        self.previous: Any = None
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
+        self.console.print("Stopping after the current update (Ctrl-C again to quit now)...")
+
+
+def _save(
+    home: str | None,
+    result: ExperimentResult,
+    started: datetime,
+    finished: datetime,
+    err: Console,
+) -> None:
+    """Record the run in the progress database, like the app does; a problem there is
+    reported but never fails the command (the results are already printed)."""
+    from rich.text import Text
+
+    from quizapp.store import Store, StoreError
+
+    statuses = {r.status for r in result.runs}
+    if result.status == "cancelled":
+        status = "cancelled"
+    elif len(statuses) == 1 and statuses != {"ok"}:
+        status = statuses.pop()
+    else:
+        status = "ok"
+    data = result.to_json()  # finite numbers only (a diverged loss becomes null)
+    summary = {
+        "observations": data["observations"],
+        "runs": [
+            {
+                "label": r["label"],
+                "status": r["status"],
+                "final_val_loss": r["summary"]["final_val_loss"],
+                "final_val_acc": r["summary"]["final_val_acc"],
+            }
+            for r in data["runs"]
+        ],
+    }
+    try:
+        with Store.open(home) as store:
+            store.record_sim_run(
+                result.experiment,
+                result.params,
+                result.device,
+                status,
+                summary=summary,
+                result=data,
+                seed=result.seed,
+                started=started,
+                finished=finished,
+            )
+    except (StoreError, OSError) as error:
+        err.print(Text(f"Not saved to your progress database: {error}", style="yellow"))
