@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from quizapp import __version__
 
 # Feature modules, each adding its own subcommands.
-COMMAND_MODULES: tuple[str, ...] = ("quizapp.commands.deck", "quizapp.commands.progress")
+COMMAND_MODULES: tuple[str, ...] = (
+    "quizapp.commands.deck",
+    "quizapp.commands.progress",
+    "quizapp.commands.sim",
+)
 
 
 def common_options(default: object = None) -> argparse.ArgumentParser:
