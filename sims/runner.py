@@ -80,8 +80,9 @@ class SimRunner:
         self.close()
         values = resolve_params(name, params)
         context = multiprocessing.get_context("spawn")
-        self._queue = context.Queue()
-        self._cancel_event = context.Event()
+        with _real_std_streams():  # the queue's semaphores start the resource tracker
+            self._queue = context.Queue()
+            self._cancel_event = context.Event()
         self._process = context.Process(
             target=_child_main,
             args=(
