@@ -21,11 +21,16 @@ Registry (no torch) -- ``sims.registry``::
 
 Running in the background (for the app) -- ``sims.runner``::
 
-    runner = SimRunner()                         # threads=None: all cores but one
+    runner = SimRunner(threads=None, quiet=True) # threads=None: half the cores left after one
+                                                 # for the UI (>= 1, <= 4); quiet: child silent
     runner.start(name, params, seed=0, device="auto")   # validates first (ParamError)
-    event = runner.poll(timeout=0.1)             # next event or None
-    runner.cancel()                              # child gone within 1 s
-    runner.running / runner.finished / runner.close()
+    event = runner.poll(timeout=0.1)             # next event or None (None: until one comes)
+    for event in runner.events(timeout=None): ...    # until ExperimentFinished / RunFailed
+    runner.cancel()                              # child gone within 1 s; sent events remain
+    runner.running / runner.finished / runner.pid / runner.close()  (also a context manager)
+
+  Safe to start inside a running Textual app (it restores the real stdout/stderr while
+  starting; Textual issue #3593). A child that dies without a word gives ``RunFailed``.
 
 Running in this process -- ``sims.lab``::
 
@@ -51,9 +56,17 @@ list[RunRecord], observations: list[str], status, seconds, extras)`` with ``to_j
 ``RunRecord(label, status, batch_size, lr, epochs, updates_per_epoch, train_examples,
 val_examples, config, history: list[HistoryPoint], summary: RunSummary)``.
 
-Adding an experiment: a module in ``sims/experiments/`` (found automatically) that calls
-``register(Experiment(name, title, explanation, params, run, check))`` where
+Adding an experiment: a module in ``sims/experiments/`` (found automatically; names
+starting with ``_`` are helpers, e.g. ``_common`` with shared parameters and wording) that
+calls ``register(Experiment(name, title, explanation, params, run, check, order))`` where
 ``run(lab, params) -> Outcome(observations, extras)`` trains through
-``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...), hooks=...)`` -- the one
-training loop (``sims.training.train``) -- and imports torch only inside ``run``.
+``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...), hooks=[...])`` -- the
+one training loop, ``sims.training.train`` -- and imports torch only inside ``run``.
+``TrainConfig`` (``sims.config``) covers batch size, epochs, LR, optimizer (sgd|adam),
+momentum, weight decay, LR scaling rule and base batch, warm-up epochs, a geometric LR sweep
+(``lr_end``), ``max_updates``, ``eval_every``, early stopping (``patience``, ``monitor``,
+``early_stop``, ``restore_best``), ``target_loss``/``target_metric``/``stop_at_target``,
+``divergence_factor`` and ``track_train_acc``. A ``sims.training.TrainHook`` sees every
+update after the backward pass (``after_backward(UpdateStep)``) and adds numbers to each
+evaluation (``report() -> dict``, landing in ``HistoryPoint.extra``).
 """

@@ -112,7 +112,13 @@ def run_experiment(
         outcome = experiment.run(lab, values)
     except Cancelled:
         status = "cancelled"
-        outcome = Outcome([f"Cancelled by the user after {len(lab.runs)} run(s) had started."])
+        done = len(lab.runs) - 1
+        outcome = Outcome(
+            [
+                f"Cancelled by the user during run {len(lab.runs)} ({lab.runs[-1].label}) after "
+                f"{lab.runs[-1].summary.updates:,} updates; {done} run(s) had finished."
+            ]
+        )
     result = ExperimentResult(
         experiment=name,
         title=experiment.title,
