@@ -49,10 +49,6 @@ class Lab:
             self._datasets[spec] = build_dataset(spec).to(self.device)
         return self._datasets[spec]
 
-    def data_spec(self, **fields: Any) -> DataSpec:
-        """A :class:`DataSpec` seeded with the experiment's seed."""
-        return DataSpec(seed=self.seed, **fields)
-
     def train(
         self,
         label: str,

@@ -109,6 +109,7 @@ def test_json_to_stdout_keeps_stdout_pure(
         (["sim", "run", "epochs", "--set", "epochs"], "expected key=value"),
         (["sim", "run", "epochs", "--device", "mps"], "device 'mps' is not available"),
         (["sim", "run", "epochs", "--json", "/no/such/folder/x.json"], "does not exist"),
+        (["sim", "run", "epochs", "--json", "/"], "is a folder; expected a file name"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_no_traceback(

@@ -148,6 +148,8 @@ def run_sim(args: argparse.Namespace) -> int:
     json_path = None if args.json in (None, "-") else Path(args.json).expanduser()
     if json_path is not None and not json_path.parent.is_dir():
         return bad(f"--json: folder {str(json_path.parent)!r} does not exist")
+    if json_path is not None and json_path.is_dir():
+        return bad(f"--json: {str(json_path)!r} is a folder; expected a file name")
 
     from sims.device import DeviceError, configure_threads, device_name, resolve_device
     from sims.lab import run_experiment
