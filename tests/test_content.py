@@ -210,6 +210,8 @@ def preset_work(params: dict[str, Any]) -> tuple[int, int]:
 # second; these caps keep every preset to seconds, not minutes.
 MAX_UPDATES = 15_000
 MAX_EXAMPLES = 2_000_000
+MAX_GRID = 60  # batch sizes x learning rates in a steps-to-target search
+MAX_UPDATES_PER_RUN = 5_000
 
 
 def test_presets_stay_small_enough_for_a_laptop_cpu(questions: list[Question]) -> None:
@@ -221,6 +223,13 @@ def test_presets_stay_small_enough_for_a_laptop_cpu(questions: list[Question]) -
         if q.simulation is None or registry.check_params(q.simulation.experiment, {}) != []:
             continue  # experiments not registered are reported by the validity test
         params = registry.resolve_params(q.simulation.experiment, q.simulation.params_dict)
+        if q.simulation.experiment == "steps-to-target":
+            # It stops every run at the target and prunes runs that cannot win, so its cost
+            # is bounded by the grid and the per-run cap, not by an epoch count.
+            grid = len(params["batch_sizes"]) * len(params["lrs"])
+            if grid > MAX_GRID or params["max_updates"] > MAX_UPDATES_PER_RUN:
+                too_big[q.id] = (grid, params["max_updates"])
+            continue
         updates, examples = preset_work(params)
         if updates > MAX_UPDATES or examples > MAX_EXAMPLES:
             too_big[q.id] = (updates, examples)
