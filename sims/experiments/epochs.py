@@ -152,13 +152,22 @@ def _stopping_lines(run: RunRecord, values: dict[str, Any], last: Any) -> list[s
             f"{s.stopped_epoch} of {run.epochs} and restored epoch {s.restored_epoch}: "
             f"validation accuracy {kept_acc}."
         ]
-    return [
+    lines = [
         f"Early stopping (patience {patience}, watching {watched}) would have stopped after "
         f"epoch {s.stopped_epoch} and restored epoch {s.restored_epoch} (validation accuracy "
         f"{kept_acc}), instead of {common.pct(last.val_acc)} after all {run.epochs} epochs, "
         f"using {s.stopped_epoch / run.epochs:.0%} of the training time; those weights are "
         "the ones this run kept."
     ]
+    peak = max(run.epoch_points()[1:], key=lambda p: p.val_acc)
+    if kept is not None and peak.epoch > s.stopped_epoch and peak.val_acc > kept.val_acc:
+        lines.append(
+            f"The best validation accuracy came later, in epoch {peak.epoch:.0f} "
+            f"({common.pct(peak.val_acc)}, {100 * (peak.val_acc - kept.val_acc):.1f} points "
+            f"more): patience {patience} stopped on a plateau; more patience trades training "
+            "time for the chance of such a later peak."
+        )
+    return lines
 
 
 def check(values: dict[str, Any]) -> list[str]:
