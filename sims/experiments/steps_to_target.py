@@ -5,7 +5,7 @@ How it searches: batch sizes are taken from the largest down and, for each, the 
 nearest the previous batch's best first (the largest first for the first batch). A run stops
 as soon as the exact loss on 2,048 training examples reaches the target, or once that loss
 has stalled (no 1% gain over the second half of the run); and no run may take more updates
-than the best found so far for its batch, since it could not win. So a grid of 81 runs costs
+than the best found so far for its batch, since it could not win. So a grid of 110 runs costs
 a few times the updates of the winners. Evaluations are spaced to give about
 40 per winning run (every update at large batches).
 
@@ -49,7 +49,7 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "batch_sizes",
         "int_list",
-        [8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+        [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192],
         "the batch-size ladder (a doubling ladder shows the regimes best)",
         min=1,
         max=65536,
@@ -57,7 +57,7 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "lrs",
         "float_list",
-        [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0],
+        [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0],
         "learning rates tried at every batch size; only the best counts",
         min=1e-6,
         max=100.0,
@@ -79,7 +79,7 @@ PARAMS: tuple[Param, ...] = (
         max=1_000_000,
     ),
     Param("optimizer", "str", "sgd", "sgd (momentum 0.9) or adam", choices=OPTIMIZERS),
-    *common.data_params(n_examples=10_000),
+    *common.data_params(n_examples=20_000),
     *common.model_params(),
 )
 
