@@ -31,7 +31,8 @@ Every chart is a dict with ``kind``, ``id`` (stable within the experiment) and `
 
     {"kind": "bars", "id": ..., "title": ...,
      "categories": {"label": "batch size", "values": [8, 64, 512]},
-     "series": [{"name": "examples/s", "values": [1200.0, 9000.0, null]}],
+     "series": [{"name": "examples/s", "values": [1200.0, 9000.0, null],
+                 "errors": [50.0, 120.0, null] | null}],   # +- spread, e.g. a std
      "value": {"label": "examples per second", "format": ",.0f"},
      "marks": [{"category": 512, "label": "saturates"}]}
 
@@ -122,19 +123,26 @@ def bars(
     chart_id: str,
     title: str,
     *,
-    categories: tuple[str, Sequence[float]],
+    categories: tuple[str, Sequence[float | str]],
     groups: Sequence[tuple[str, Sequence[float | None]]],
+    errors: Sequence[Sequence[float | None] | None] | None = None,
     value_label: str,
     value_format: str = ",.0f",
-    marks: Sequence[tuple[float, str]] = (),
+    marks: Sequence[tuple[float | str, str]] = (),
 ) -> dict[str, Any]:
+    spreads = list(errors) if errors else [None] * len(groups)
     return {
         "kind": "bars",
         "id": chart_id,
         "title": title,
         "categories": {"label": categories[0], "values": list(categories[1])},
         "series": [
-            {"name": name, "values": [_clean(v) for v in values]} for name, values in groups
+            {
+                "name": name,
+                "values": [_clean(v) for v in values],
+                "errors": [_clean(e) for e in spread] if spread is not None else None,
+            }
+            for (name, values), spread in zip(groups, spreads, strict=True)
         ],
         "value": {"label": value_label, "format": value_format},
         "marks": [{"category": c, "label": label} for c, label in marks],

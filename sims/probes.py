@@ -174,14 +174,16 @@ class MemoryProbe(TrainHook):
     wins). Use :meth:`recording` around the run so the saved tensors are seen."""
 
     def __init__(self) -> None:
-        self.saved: dict[int, int] = {}  # storage pointer -> bytes, for the current update
+        # (storage pointer, data pointer, bytes) of each tensor saved in the current update
+        self.saved: set[tuple[int, int, int]] = set()
         self.peak_activations = 0
         self.peak_total = 0
         self.parts: dict[str, int] = {}
 
     def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
-        storage = tensor.untyped_storage()
-        self.saved[storage.data_ptr()] = storage.nbytes()
+        # A saved view counts with its own size, not its whole storage (the input batch is a
+        # view of the epoch's shuffled data, which is not an activation).
+        self.saved.add((tensor.untyped_storage().data_ptr(), tensor.data_ptr(), tensor.nbytes))
         return tensor
 
     @contextmanager
@@ -190,12 +192,15 @@ class MemoryProbe(TrainHook):
             yield
 
     def after_backward(self, step: UpdateStep) -> None:
-        params = [p for p in step.model.parameters()]
+        params = list(step.model.parameters())
+        # Weights and the batch are counted on their own; what else autograd kept is activation.
         own = {p.untyped_storage().data_ptr() for p in params}
-        activations = sum(size for ptr, size in self.saved.items() if ptr not in own)
+        own.add(step.inputs.untyped_storage().data_ptr())
+        own.add(step.targets.untyped_storage().data_ptr())
+        activations = sum(size for storage, _, size in self.saved if storage not in own)
         self.saved.clear()
-        weights = sum(p.untyped_storage().nbytes() for p in params)
-        grads = sum(p.grad.untyped_storage().nbytes() for p in params if p.grad is not None)
+        weights = sum(p.nbytes for p in params)
+        grads = sum(p.grad.nbytes for p in params if p.grad is not None)
         state = _optimizer_state_bytes(step.optimizer, own)
         batch = step.inputs.nbytes + step.targets.nbytes
         total = weights + grads + state + batch + activations
