@@ -209,8 +209,12 @@ def print_result(result: ExperimentResult, out: Console) -> None:
             (result.title, "bold"), f" ({result.device}, {result.seconds:.1f} s, {result.status})"
         )
     )
+    charts = result.extras.get("charts") or []
     fields = _result_fields(runs)
-    if len(runs) == 1:
+    if charts and (len(runs) > MAX_RUN_ROWS or result.extras.get("runs_table") is False):
+        # A search of many runs: its charts (below) summarise it; every run is in --json.
+        table: Any = Text(f"{len(runs)} training runs; each one is in the --json output.")
+    elif len(runs) == 1:
         table = Table(box=box.SIMPLE, show_header=False, padding=(0, 1))
         table.add_column("field", style="bold")
         table.add_column("value")
@@ -239,10 +243,17 @@ def print_result(result: ExperimentResult, out: Console) -> None:
                 style="dim",
             )
         )
+    if charts:
+        from quizapp.chart_tables import print_charts
+
+        print_charts(charts, out)
     out.print(Text("Observations", style="bold"))
     for line in result.observations:
         out.print(Text.assemble("• ", line))
 
+
+# Above this many runs, an experiment that describes its own charts shows those instead.
+MAX_RUN_ROWS = 16
 
 # Columns shown only when they differ between runs (else named once under the table).
 _OPTIONAL = ("status", "LR", "batch")

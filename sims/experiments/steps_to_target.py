@@ -362,10 +362,10 @@ def _regime_lines(shape: Regimes, reached: list[Rung]) -> list[str]:
             )
     else:
         last = shape.factors[-1]
-        where = "still" if last[2] >= PERFECT else "with diminishing returns but"
+        kind = "near-perfect scaling" if last[2] >= PERFECT else "diminishing returns"
         lines.append(
-            f"The curve had not flattened by batch {last[1]}: the last doubling {where} cut the "
-            f"updates by {last[2]:.2f}x; the flat regime lies beyond this ladder."
+            f"The curve had not flattened by batch {last[1]}: the last doubling still cut the "
+            f"updates by {last[2]:.2f}x ({kind}); the flat regime lies beyond this ladder."
         )
     return lines
 

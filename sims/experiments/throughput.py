@@ -24,7 +24,8 @@ largest batch fits in the training set.
 - ``saturation_batch`` (smallest batch within 10% of the best examples/s, or null),
   ``largest_fit`` (largest batch that ran), ``oom_at`` (first batch that did not, or null);
 - ``charts``: ``examples-per-s`` (bars), ``memory`` (bars, MiB: tensors, and CUDA peak or
-  process peak), ``time-per-update`` (lines, log-log, with an "x batch" reference).
+  process peak), ``time-per-update`` (lines, log-log, with an "x batch" reference);
+- ``runs_table``: false (a per-run loss table would say nothing; show the charts).
 """
 
 from __future__ import annotations
@@ -250,6 +251,7 @@ def analyse(
         "largest_fit": fit[-1]["batch_size"] if fit else None,
         "oom_at": oom["batch_size"] if oom else None,
         "charts": _charts(rows, saturation, device),
+        "runs_table": False,  # the runs' losses say nothing here; the charts are the result
     }
     return Outcome(lines, extras)
 
