@@ -218,7 +218,18 @@ def _optimizer_lines(
         return lines
     ranked = sorted(measured, key=lambda rule: measured[rule])
     best = ranked[0]
-    closest[optimizer] = best
+    closest[optimizer] = best if len(measured) > 1 else None
+    if len(measured) == 1:
+        direction = signed[optimizer][best]
+        side = ""
+        if direction is not None and abs(direction) > 0.5 * measured[best]:
+            side = ", ahead of it" if direction < 0 else ", behind it"
+        lines.append(
+            f"{name}: under {best} scaling the larger batches' validation-loss curves stayed "
+            f"within a mean gap of {measured[best]:.3f} per epoch of batch "
+            f"{reference.batch_size}'s{side}. Add another rule to compare."
+        )
+        return lines
     order = ", then ".join(f"{rule} ({measured[rule]:.3f})" for rule in ranked)
     direction = signed[optimizer][best]
     lead = ""
