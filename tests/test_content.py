@@ -185,7 +185,8 @@ def preset_work(params: dict[str, Any]) -> tuple[int, int]:
 
     ``params`` has the experiment's defaults filled in. Counts every example as training data
     (no validation split) and every repeat (learning rates, rules, optimizers, folds) as a
-    full run, so it over-estimates rather than under-estimates.
+    full run, so it over-estimates rather than under-estimates. Not counted: the fixed
+    comparison ladder that noise-scale adds when ``compare`` is on (about 10 s on 2 cores).
     """
     n = int(params.get("n_examples") or 0)
     batches = params.get("batch_sizes") or [
