@@ -300,3 +300,44 @@ def test_sim_run_prints_the_heatmap_and_writes_the_charts(
     first_row = data["extras"]["charts"][0]["cells"][0]
     shown = [f"{v:.3f}" for v in first_row if v is not None]
     assert shown and all(value in out for value in shown)
+
+
+def test_noise_scale_estimator_matches_per_example_gradients() -> None:
+    # At fixed weights, B_simple = tr(Sigma) / |G|^2 can be computed exactly from every
+    # example's gradient; the two-batch-size estimator should land close to it.
+    import torch
+    import torch.nn.functional as F
+    from torch.func import functional_call, grad, vmap
+
+    from sims.config import DataSpec, ModelSpec
+    from sims.datasets import build_dataset
+    from sims.models import build_model
+    from sims.optim import SGD
+    from sims.probes import GradientNoiseProbe
+    from sims.training import UpdateStep
+
+    data = build_dataset(DataSpec(n_examples=2500))
+    torch.manual_seed(0)
+    model = build_model(ModelSpec(hidden=32), data)
+    names = [name for name, _ in model.named_parameters()]
+    weights = tuple(p.detach() for p in model.parameters())
+
+    def example_loss(ws: tuple[torch.Tensor, ...], x: torch.Tensor, y: torch.Tensor) -> Any:
+        return F.cross_entropy(
+            functional_call(model, dict(zip(names, ws, strict=True)), x[None]), y[None]
+        )
+
+    per_example = vmap(grad(example_loss), in_dims=(None, 0, 0))(
+        weights, data.x_train, data.y_train
+    )
+    flat = torch.cat([g.reshape(g.shape[0], -1) for g in per_example], dim=1)
+    mean = flat.mean(0)
+    exact = float(((flat - mean) ** 2).sum(1).mean() / (mean @ mean))
+
+    probe = GradientNoiseProbe(data, small=32, big=512, every=1, beta=0.98, seed=0)
+    optimizer = SGD(model.parameters(), lr=0.0)
+    x, y = data.x_train[:32], data.y_train[:32]
+    loss = F.cross_entropy(model(x), y)
+    for update in range(1, 301):
+        probe.after_backward(UpdateStep(model, optimizer, x, y, loss, update, 1))
+    assert probe.report()["noise_scale"] == pytest.approx(exact, rel=0.25)
