@@ -11,7 +11,8 @@ Every chart is a dict with ``kind``, ``id`` (stable within the experiment) and `
 
     {"kind": "lines", "id": ..., "title": ...,
      "x": {"label": "batch size", "scale": "log2"},       # scale: "linear" | "log" | "log2"
-     "y": {"label": "updates to target", "scale": "log"},
+     "y": {"label": "updates to target", "scale": "log",
+           "min": null, "max": null},                    # optional: the range worth showing
      "series": [{"name": "best LR", "points": [[x, y], ...],
                  "style": "line" | "points" | "dashed"}],  # dashed: a reference or a fit
      "marks": [{"x": 256, "label": "diminishing returns from here"}]}   # vertical markers
@@ -78,13 +79,19 @@ def lines(
     x_scale: Scale = "linear",
     y_scale: Scale = "linear",
     marks: Sequence[dict[str, Any]] = (),
+    y_range: tuple[float | None, float | None] = (None, None),
 ) -> dict[str, Any]:
     return {
         "kind": "lines",
         "id": chart_id,
         "title": title,
         "x": {"label": x_label, "scale": x_scale},
-        "y": {"label": y_label, "scale": y_scale},
+        "y": {
+            "label": y_label,
+            "scale": y_scale,
+            "min": _clean(y_range[0]),
+            "max": _clean(y_range[1]),
+        },
         "series": list(curves),
         "marks": list(marks),
     }

@@ -341,3 +341,39 @@ def test_noise_scale_estimator_matches_per_example_gradients() -> None:
     for update in range(1, 301):
         probe.after_backward(UpdateStep(model, optimizer, x, y, loss, update, 1))
     assert probe.report()["noise_scale"] == pytest.approx(exact, rel=0.25)
+
+
+async def test_app_widgets_draw_every_chart_kind() -> None:
+    from rich.console import Console
+    from textual.app import App, ComposeResult
+    from textual.containers import VerticalScroll
+    from textual.widgets import Static
+
+    from quizapp.widgets.experiment_chart import ExperimentChart, chart_widget
+
+    finder = run("lr-finder", {"num_steps": 40, "check_epochs": 0, "n_examples": 2000})
+    speed = run("throughput", {"batch_sizes": [1, 64], "steps": 5})
+    grid = run(
+        "grid-search", {"batch_sizes": [32], "lrs": [0.03, 0.3], "epochs": 1, "n_examples": 800}
+    )
+    charts = [chart(finder, "range-test"), chart(speed, "examples-per-s"), chart(grid, "val-acc")]
+
+    class Charts(App[None]):
+        CSS = "ExperimentChart { height: 16; }"
+
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                for index, description in enumerate(charts):
+                    yield chart_widget(description, id=f"chart-{index}")
+
+    app = Charts()
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.pause()
+        curve = str(app.query_one("#chart-0", ExperimentChart).render())
+        assert "LR range test" in curve and "learning rate" in curve
+        bars = str(app.query_one("#chart-1", ExperimentChart).render())
+        assert "█" in bars and "64" in bars
+        console = Console(record=True, width=100)
+        console.print(app.query_one("#chart-2", Static).content)
+        heat = console.export_text()
+        assert "validation accuracy" in heat and "0.03" in heat and "0.3" in heat

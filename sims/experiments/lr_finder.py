@@ -277,6 +277,8 @@ def analyse(
         ],
         x_scale="log",
         marks=marks,
+        # Past the stop the raw losses explode; show the range the smoothed curve spans.
+        y_range=(0.0, 1.5 * max(found.smoothed)) if found.smoothed else (None, None),
     )
     extras: dict[str, Any] = {
         "range_test": {
