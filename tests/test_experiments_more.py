@@ -71,6 +71,10 @@ def test_bad_parameters_say_what_is_allowed() -> None:
     assert check_params("noise-scale", {"batch_small": 32, "batch_big": 500}) == [
         "batch_big: expected a multiple of batch_small (32) larger than it; got 500"
     ]
+    assert check_params("noise-scale", {"dataset": "digits", "batch_big": 2048}) == [
+        "batch_big: expected at most the 1,438 training examples (dataset 'digits', "
+        "n_examples 20,000); got 2,048"
+    ]
     assert (
         "folds: expected 0 (no cross-validation) or 2-10"
         in check_params("grid-search", {"folds": 1})[0]

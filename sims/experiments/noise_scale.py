@@ -28,7 +28,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import TrainConfig
+from sims.config import DataSpec, TrainConfig
 from sims.experiments import _common as common
 from sims.experiments import steps_to_target as ladder
 from sims.params import Param
@@ -305,6 +305,12 @@ def check(values: dict[str, Any]) -> list[str]:
     if big <= small or big % small:
         problems.append(
             f"batch_big: expected a multiple of batch_small ({small}) larger than it; got {big}"
+        )
+    n_train = DataSpec(name=values["dataset"], n_examples=values["n_examples"]).n_train
+    if big > n_train:
+        problems.append(
+            f"batch_big: expected at most the {n_train:,} training examples "
+            f"(dataset {values['dataset']!r}, n_examples {values['n_examples']:,}); got {big:,}"
         )
     return problems
 

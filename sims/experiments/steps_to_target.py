@@ -15,7 +15,7 @@ a few times the updates of the winners. Evaluations are spaced to give about
   "lr_at_edge", "trials": [{"lr", "outcome", "updates"}]}`` (``updates`` null when no LR
   reached the target; ``outcome``: ``reached`` | ``capped`` (stopped at the best count so
   far) | ``stalled`` (no progress for the last half of the run) | ``not reached`` (in
-  ``max_updates``) | ``diverged``);
+  ``max_updates``) | ``diverged`` | ``out of memory``);
 - ``regimes``: ``{"factors": [{"from", "to", "per_doubling"}], "perfect_until",
   "flat_from"}`` (batch sizes or null);
 - ``fit``: ``{"s_min", "b_crit"}`` of ``S = S_min (1 + B_crit / B)`` or null;
@@ -166,6 +166,8 @@ def search_ladder(
             reached = record.summary.updates_to_target
             if record.status == "diverged":
                 rung.trials.append(Trial(lr, "diverged", record.summary.updates))
+            elif record.status == "oom":
+                rung.trials.append(Trial(lr, "out of memory", record.summary.updates))
             elif reached is None and record.summary.reason:
                 rung.trials.append(Trial(lr, "stalled", record.summary.updates))
             elif reached is not None:
@@ -502,6 +504,7 @@ def _charts(
                         "capped": f"> {trial.updates:,}",
                         "diverged": "diverged",
                         "stalled": "stalled",
+                        "out of memory": "out of memory",
                     }.get(trial.outcome, f"> {trial.updates:,}")
                 )
         cells.append(row)
