@@ -381,3 +381,26 @@ async def test_app_widgets_draw_every_chart_kind() -> None:
         console.print(app.query_one("#chart-2", Static).content)
         heat = console.export_text()
         assert "validation accuracy" in heat and "0.03" in heat and "0.3" in heat
+
+
+def test_throughput_stops_at_the_first_out_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A device that cannot hold a training batch of 1,024 (evaluation still fits).
+    import torch
+
+    from sims.models import MLP
+
+    forward = MLP.forward
+
+    def limited(self: MLP, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] >= 1024:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return forward(self, x)
+
+    monkeypatch.setattr(MLP, "forward", limited)
+    result = run("throughput", {"batch_sizes": [16, 256, 1024, 4096], "steps": 3})
+    assert [r["batch_size"] for r in result.extras["rows"]] == [16, 256, 1024]
+    assert [r["status"] for r in result.extras["rows"]] == ["ok", "ok", "oom"]
+    assert result.extras["oom_at"] == 1024 and result.extras["largest_fit"] == 256
+    text = " ".join(result.observations)
+    assert "Batch 1024 ran out of memory on cpu; the largest batch that fit was 256" in text
+    assert len(result.runs) == 3  # 4096 was never tried
