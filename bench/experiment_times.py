@@ -135,7 +135,8 @@ def main() -> None:
         figures[name] = {**row, "ratio_to_baseline": row["experiment_s"] / baseline}
     print(
         f"\n{figures[names[0]]['threads']:.0f} torch thread(s). 'load' is the highest 1-minute "
-        "load average seen around the run: above about 1 on 2 cores, other work shared them."
+        "load average seen around the run; the benchmark itself adds about one per thread, so "
+        "clearly more than that means other work shared the cores."
     )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
