@@ -128,6 +128,26 @@ def test_best_learning_rate_grows_with_the_batch_for_sgd(ladder: ExperimentResul
     assert [p[1] for p in lr_chart["series"][0]["points"]] == best
 
 
+def test_adam_best_lr_grows_about_as_the_square_root_of_the_batch(
+    ladder: ExperimentResult,
+) -> None:
+    # Same ladder and target with Adam (Malladi et al. 2022: square-root scaling).
+    adam = run(
+        "steps-to-target",
+        {
+            "optimizer": "adam",
+            "batch_sizes": [8, 32, 128, 512, 2048],
+            "lrs": [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1],
+            "target_loss": 0.5,
+            "max_updates": 2000,
+            "n_examples": 10_000,
+        },
+    )
+    slope = adam.extras["lr_slope"]
+    assert 0.25 < slope < 0.75
+    assert slope < ladder.extras["lr_slope"] - 0.25
+
+
 def test_steps_to_target_grid_chart_matches_the_search(ladder: ExperimentResult) -> None:
     grid = chart(ladder, "grid")
     assert grid["kind"] == "heatmap"

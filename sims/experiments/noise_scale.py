@@ -40,10 +40,7 @@ if TYPE_CHECKING:
 
 AUTO_LR = {"sgd": 0.02, "adam": 0.002}
 COMPARE_BATCHES = [8, 32, 128, 512, 2048, 8192]
-COMPARE_LRS = {
-    "sgd": [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0],
-    "adam": [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
-}
+COMPARE_LRS = {"sgd": ladder.SGD_LRS, "adam": ladder.ADAM_LRS}
 MEASUREMENTS = 150  # noise-scale measurements per run (about)
 EMA = 0.9  # moving-average factor per measurement
 

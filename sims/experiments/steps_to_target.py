@@ -5,7 +5,7 @@ How it searches: batch sizes are taken from the largest down and, for each, the 
 nearest the previous batch's best first (the largest first for the first batch). A run stops
 as soon as the exact loss on 2,048 training examples reaches the target, or once that loss
 has stalled (no 1% gain over the second half of the run); and no run may take more updates
-than the best found so far for its batch, since it could not win. So a grid of 110 runs costs
+than the best found so far for its batch, since it could not win. So a grid of 121 runs costs
 a few times the updates of the winners. Evaluations are spaced to give about
 40 per winning run (every update at large batches).
 
@@ -42,6 +42,8 @@ from sims.results import Outcome
 if TYPE_CHECKING:
     from sims.lab import Lab
 
+SGD_LRS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+ADAM_LRS = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
 PERFECT = 1.7  # per-doubling cut in updates that still counts as (near-)perfect scaling
 FLAT = 1.15  # below this, doubling the batch bought almost nothing
 
@@ -57,8 +59,9 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "lrs",
         "float_list",
-        [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0],
-        "learning rates tried at every batch size; only the best counts",
+        SGD_LRS,
+        "learning rates tried at every batch size; only the best counts (the default suits "
+        "SGD; for Adam use smaller ones, e.g. 0.0002 to 0.05)",
         min=1e-6,
         max=100.0,
     ),
