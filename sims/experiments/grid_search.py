@@ -170,10 +170,16 @@ def analyse(
             f"{common.pct(best.val_acc)})."
         )
         worst = order[-1]
-        if worst is not best:
+        if worst is not best and worst.val_loss is not None and best.val_loss is not None:
+            spread = worst.val_loss / best.val_loss if best.val_loss > 0 else math.inf
+            verdict = (
+                "the choice of the pair matters"
+                if spread > 1.2
+                else "on this grid the choice made little difference"
+            )
             lines.append(
                 f"The worst finished cell, {worst.name}, ended at {common.loss(worst.val_loss)} "
-                f"({common.pct(worst.val_acc)}): the choice of the pair matters."
+                f"({common.pct(worst.val_acc)}): {verdict}."
             )
     per_batch: dict[int, float] = {}
     for batch in batches:

@@ -300,11 +300,16 @@ def analyse(
     if len(reached) >= 2:
         first, last = reached[0], reached[-1]
         if first.examples and last.examples:
+            ratio = last.examples / first.examples
+            trade = (
+                "larger batches saved updates by spending more data"
+                if ratio > 1.05
+                else "the larger batch did not need more data"
+            )
             lines.append(
                 f"Examples processed to reach the target: {first.examples:,} at batch "
                 f"{first.batch_size} and {last.examples:,} at batch {last.batch_size} "
-                f"({last.examples / first.examples:.1f}x): larger batches saved updates by "
-                "spending more data."
+                f"({ratio:.1f}x): {trade}."
             )
     slope = _lr_lines(reached, lrs, lines)
     lines += _edge_lines(reached, lrs)

@@ -214,11 +214,16 @@ def analyse(
     if memory_rows:
         low, high = memory_rows[0], memory_rows[-1]
         share = (high["activation_bytes"] or 0) / high["tensor_bytes"]
+        why = (
+            "memory grows with the batch, mostly through the activations"
+            if high["tensor_bytes"] > 1.5 * low["tensor_bytes"] and share > 0.5
+            else "the weights and optimizer state dominate at these batch sizes"
+        )
         lines.append(
             f"Tensors held by one update (weights, gradients, optimizer state, batch, saved "
             f"activations): {_mib(low['tensor_bytes'])} at batch {low['batch_size']}, "
             f"{_mib(high['tensor_bytes'])} at batch {high['batch_size']}, where activations "
-            f"are {share:.0%}: memory grows with the batch through the activations."
+            f"are {share:.0%}: {why}."
         )
     cuda_rows = [r for r in fit if r["cuda_peak_bytes"] is not None]
     if cuda_rows:
@@ -230,10 +235,18 @@ def analyse(
     elif device == "cpu":
         rss = [r for r in fit if r["rss_peak_bytes"]]
         if rss:
+            sizes = [r["rss_peak_bytes"] for r in rss]
+            note = ""
+            if max(sizes) < 1.25 * min(sizes):
+                note = (
+                    " It varied by under 25% across the batch sizes: most of it is the Python "
+                    "and PyTorch runtime, not the training tensors."
+                )
             lines.append(
                 "Peak resident memory of the training process: "
                 + ", ".join(f"{r['batch_size']}: {_mib(r['rss_peak_bytes'])}" for r in rss)
-                + " (mostly the Python and PyTorch runtime, which does not depend on the batch)."
+                + "."
+                + note
             )
     if oom is not None:
         largest = fit[-1]["batch_size"] if fit else None
