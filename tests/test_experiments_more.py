@@ -193,8 +193,8 @@ def test_linear_scaling_keeps_sgd_curves_together() -> None:
     # One run per rule and batch size besides the shared base run; LRs as each rule says.
     lrs = {r.label: r.lr for r in result.runs}
     assert lrs["SGD batch 16 (base)"] == pytest.approx(0.01)
-    assert lrs["SGD linear batch 128 (LR 0.08)"] == pytest.approx(0.08)
-    assert lrs["SGD sqrt batch 128 (LR 0.0283)"] == pytest.approx(0.01 * math.sqrt(8))
+    assert lrs["SGD linear batch 128"] == pytest.approx(0.08)
+    assert lrs["SGD sqrt batch 128"] == pytest.approx(0.01 * math.sqrt(8))
     curves = chart(result, "curves-sgd")
     assert len(curves["series"]) == 4 and curves["series"][0]["style"] == "dashed"
 

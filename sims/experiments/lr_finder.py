@@ -247,15 +247,19 @@ def analyse(
         lines.append(_check_line(role, record))
     if len(checks) == 2 and all(r.status == "ok" for _, r in checks):
         (_, s), (_, m) = checks
-        if s.summary.final_val_loss is not None and m.summary.final_val_loss is not None:
-            better = (
-                "suggested" if s.summary.final_val_loss < m.summary.final_val_loss else "minimum's"
-            )
-            lines.append(
-                f"After {values['check_epochs']} epochs the {better} LR reached the lower "
-                f"validation loss ({common.loss(s.summary.final_val_loss)} vs "
-                f"{common.loss(m.summary.final_val_loss)})."
-            )
+        ours, theirs = s.summary.final_val_loss, m.summary.final_val_loss
+        if ours is not None and theirs is not None:
+            if abs(ours - theirs) <= 0.01 * max(ours, theirs):
+                lines.append(
+                    f"After {values['check_epochs']} epochs both ended at the same validation "
+                    f"loss ({common.loss(ours)})."
+                )
+            else:
+                better = "suggested" if ours < theirs else "minimum's"
+                lines.append(
+                    f"After {values['check_epochs']} epochs the {better} LR reached the lower "
+                    f"validation loss ({common.loss(ours)} vs {common.loss(theirs)})."
+                )
     marks = [
         charts.mark(lr, f"{name}" + (" (suggested)" if name == rule else ""))
         for name, lr in found.by_rule.items()

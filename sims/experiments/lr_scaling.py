@@ -119,8 +119,7 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
                     base_batch=base,
                     warmup_epochs=values["warmup_epochs"] if rule != "none" else 0.0,
                 )
-                label = f"{name} {rule} batch {batch} (LR {config.scaled_lr():.3g})"
-                runs.append(lab.train(label, config, data, model))
+                runs.append(lab.train(f"{name} {rule} batch {batch}", config, data, model))
             groups[optimizer][rule] = runs
     return analyse(bases, groups, values, notes=common.data_note(data))
 

@@ -274,11 +274,16 @@ def analyse(
         f"Fewest updates to a training loss of {target:g}, with the best of {len(lrs)} "
         f"learning rates at each batch size: {counts or 'none reached it'}."
     )
-    missed = [r.batch_size for r in rungs if r.updates is None]
-    if missed:
+    for rung in rungs:
+        if rung.updates is not None:
+            continue
+        outcomes: dict[str, int] = {}
+        for trial in rung.trials:
+            outcomes[trial.outcome] = outcomes.get(trial.outcome, 0) + 1
+        how = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
         lines.append(
-            f"No learning rate reached the target within {values['max_updates']:,} updates at "
-            f"batch size {_join(missed)}."
+            f"At batch {rung.batch_size:,} no learning rate reached the target within "
+            f"{values['max_updates']:,} updates ({how})."
         )
     big = [r.batch_size for r in rungs if r.batch_size >= n_train]
     if big:
