@@ -6,17 +6,23 @@ simulation, progress) are imported only when first opened.
 
 from __future__ import annotations
 
+import asyncio
+import importlib.abc
 import json
+import sys
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
+from quizapp.messages import StoreChanged
 from quizapp.paths import data_home
 
 if TYPE_CHECKING:
@@ -78,6 +84,10 @@ class QuizApp(App[int]):
         self.store: Store | None = None
         self.store_error: str | None = None
         self.startup_notices: list[str] = []
+        self._loading_started = False
+        self._pending_actions: list[Callable[[], object]] = []
+        self.data_ready = asyncio.Event()
+        """Set once the decks are loaded and the store is open (see ``_load_data``)."""
 
     # --- start-up -------------------------------------------------------------------------
 
@@ -106,10 +116,53 @@ class QuizApp(App[int]):
             return Library(errors=(DeckError("decks", 0, "load", f"could not load decks: {err}"),))
 
     def on_load(self) -> None:
-        self._open_store()
         self._apply_user_settings()
 
+    @work(thread=True, group="startup", exit_on_error=False)
+    def _load_data(self) -> Library:
+        """Parse the decks and import the store module off the UI thread.
+
+        The first screen is drawn meanwhile; the store itself is opened on the UI thread
+        (an sqlite connection belongs to the thread that made it) once this returns."""
+        _import_store_without_numpy()
+        return self._library if self._library is not None else self._load_library()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "startup" or self.data_ready.is_set():
+            return
+        if event.state == WorkerState.SUCCESS:
+            self._library = event.worker.result
+        elif event.state == WorkerState.ERROR:
+            from questions.loader import DeckError, Library
+
+            error = DeckError("decks", 0, "load", f"could not load decks: {event.worker.error}")
+            self._library = Library(errors=(error,))
+        else:
+            return
+        self._open_store()
+        self.data_ready.set()
+        self._tell_startup_notices()
+        self.screen.post_message(StoreChanged())
+        pending, self._pending_actions = self._pending_actions, []
+        for action in pending:
+            self.call_later(action)
+
+    async def ready(self) -> None:
+        """Wait until the decks and the store are available (for callers outside the
+        app's own message loop, such as tests: a handler awaiting it would block the
+        message that sets it)."""
+        await self.data_ready.wait()
+
+    def _when_ready(self, action: Callable[[], object]) -> bool:
+        """True if the data is loaded; otherwise run ``action`` once it is (a key pressed
+        while the first screen is still loading is not lost)."""
+        if self.data_ready.is_set():
+            return True
+        self._pending_actions.append(action)
+        return False
+
     def _open_store(self) -> None:
+        _import_store_without_numpy()
         from quizapp.store import Store, StoreError
 
         try:
@@ -157,7 +210,14 @@ class QuizApp(App[int]):
 
         return HomeScreen()
 
-    def on_mount(self) -> None:
+    def start_loading(self) -> None:
+        """Load decks and open the store (once); Home calls this after its first frame,
+        so that the loading thread does not compete with drawing it."""
+        if not self._loading_started:
+            self._loading_started = True
+            self._load_data()
+
+    def _tell_startup_notices(self) -> None:
         for notice in self.startup_notices:
             self.notify(notice, title="quizapp", severity="warning", timeout=10, markup=False)
         if self.store_error:
@@ -225,6 +285,8 @@ class QuizApp(App[int]):
         self._leave_to_home()
 
     def action_review(self) -> None:
+        if not self._when_ready(self.action_review):
+            return
         if not self._leave_to_home():
             return
         from quizapp.screens.review import ReviewScreen, due_queue
@@ -240,6 +302,8 @@ class QuizApp(App[int]):
         self.push_screen(ReviewScreen(queue, mode="review"))
 
     def action_undo_last_grade(self) -> None:
+        if not self._when_ready(self.action_undo_last_grade):
+            return
         from quizapp.screens.home import HomeScreen
         from quizapp.screens.review import ReviewScreen
 
@@ -270,18 +334,24 @@ class QuizApp(App[int]):
             self.push_screen(ReviewScreen(ids, mode="practice", title=title))
 
     def action_browse(self) -> None:
+        if not self._when_ready(self.action_browse):
+            return
         if self._leave_to_home():
             from quizapp.screens.browse import BrowseScreen
 
             self.push_screen(BrowseScreen())
 
     def action_progress(self) -> None:
+        if not self._when_ready(self.action_progress):
+            return
         if self._leave_to_home():
             from quizapp.screens.progress import ProgressScreen
 
             self.push_screen(ProgressScreen())
 
     def action_simulation(self) -> None:
+        if not self._when_ready(self.action_simulation):
+            return
         if self._leave_to_home():
             self.open_simulation()
 
@@ -308,6 +378,33 @@ class QuizApp(App[int]):
                     self.pop_screen()
                 return
         self.push_screen(SimulationScreen(saved_run=run_id))
+
+
+class _SkipOptional(importlib.abc.MetaPathFinder):
+    """Makes ``import numpy``/``import pandas`` fail while it is installed."""
+
+    NAMES = frozenset({"numpy", "pandas"})
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] in self.NAMES:
+            raise ImportError(f"{name} is not needed here")
+        return None
+
+
+def _import_store_without_numpy() -> None:
+    """Import the store module without sqlite-utils' optional numpy/pandas support.
+
+    sqlite-utils imports numpy when it is installed (torch brings it) only to accept numpy
+    values, which the store never passes; that import alone costs ~100 ms of start-up. The
+    block applies to this one import, so anything that needs numpy later still gets it."""
+    if "quizapp.store" in sys.modules or "numpy" in sys.modules:
+        return
+    finder = _SkipOptional()
+    sys.meta_path.insert(0, finder)
+    try:
+        import quizapp.store  # noqa: F401
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def read_keymap(path: Path) -> tuple[dict[str, str], list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.widgets import Input, Static, TextArea
-from tui_support import Clock, make_app
+from tui_support import Clock, make_app, running
 
 from quizapp.grading import Rating
 from quizapp.screens.home import HomeScreen
@@ -23,7 +23,7 @@ def stored_attempts(tmp_path: Path, question_id: str) -> list:
 async def test_review_a_due_question_end_to_end(tmp_path: Path) -> None:
     clock = Clock()
     app = make_app(tmp_path, clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r")
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
@@ -59,7 +59,7 @@ async def test_review_a_due_question_end_to_end(tmp_path: Path) -> None:
 
 async def test_rating_can_be_changed_before_accepting(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r", "ctrl+r")
         bar = app.screen.query_one(RatingBar)
         assert bar.suggested == Rating.AGAIN  # nothing ticked, must-have missed
@@ -74,7 +74,7 @@ async def test_rating_can_be_changed_before_accepting(tmp_path: Path) -> None:
 
 async def test_numeric_question_is_graded_automatically(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r", "ctrl+n")  # skip the open question
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
@@ -99,7 +99,7 @@ async def test_numeric_question_is_graded_automatically(tmp_path: Path) -> None:
 
 async def test_wrong_numeric_answer_suggests_again(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r", "ctrl+n", *"1170", "enter")
         screen = app.screen
         assert "Not quite" in str(screen.query_one("#your-answer", Static).content)
@@ -112,7 +112,7 @@ async def test_wrong_numeric_answer_suggests_again(tmp_path: Path) -> None:
 
 async def test_undo_takes_back_the_last_grade(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r", *"first try", "ctrl+r", "1", "enter")
         await pilot.pause()
         screen = app.screen
@@ -136,7 +136,7 @@ async def test_undo_takes_back_the_last_grade(tmp_path: Path) -> None:
 
 async def test_leaving_mid_session_keeps_what_was_graded(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r", "ctrl+r", "1", "enter")
         await pilot.pause()
         await pilot.press(*"half an answer", "escape")
@@ -154,7 +154,7 @@ async def test_leaving_mid_session_keeps_what_was_graded(tmp_path: Path) -> None
 async def test_a_graded_question_is_not_due_again_the_same_session(tmp_path: Path) -> None:
     clock = Clock()
     app = make_app(tmp_path, clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r", "ctrl+r", "1", "2", "3", "enter")
         await pilot.pause()
         await pilot.press("escape")

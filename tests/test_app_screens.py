@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from textual.widgets import DataTable, Static
-from tui_support import BROKEN_DECK, START, Clock, make_app, write_deck
+from tui_support import BROKEN_DECK, START, Clock, make_app, running, write_deck
 
 from quizapp.app import QuizApp
 from quizapp.screens.browse import BrowseScreen
@@ -25,7 +25,7 @@ def plain(widget: Static) -> str:
 
 async def test_home_shows_due_and_new_counts(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with running(app, (80, 24)) as pilot:
         await pilot.pause()
         today = plain(app.screen.query_one("#today", Static))
         assert "0 due now" in today
@@ -36,7 +36,7 @@ async def test_home_shows_due_and_new_counts(tmp_path: Path) -> None:
 async def test_progress_after_a_few_attempts_shows_them(tmp_path: Path) -> None:
     clock = Clock()
     app = make_app(tmp_path, clock)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("r", "ctrl+r", "1", "enter")  # t-open: must-have met, 1/3
         await pilot.pause()
         await pilot.press(*"1173", "enter", "enter")  # t-numeric: right
@@ -59,7 +59,7 @@ async def test_progress_after_a_few_attempts_shows_them(tmp_path: Path) -> None:
 
 async def test_browse_filters_and_practises_any_question(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("b")
         screen = app.screen
         assert isinstance(screen, BrowseScreen)
@@ -91,7 +91,7 @@ async def test_a_broken_user_deck_shows_its_error_and_the_rest_works(tmp_path: P
     home = tmp_path / "home"
     write_deck(home / "decks", BROKEN_DECK, "broken.toml")
     app = QuizApp(home, now=Clock())
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.pause()
         panel = app.screen.query_one(DeckProblems)
         assert panel.display
@@ -106,7 +106,7 @@ async def test_a_database_problem_is_a_message_not_a_traceback(tmp_path: Path) -
     home = tmp_path / "home"
     home.write_text("not a folder")  # the data directory cannot be created
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.pause()
         assert app.store is None
         problem = app.screen.query_one("#store-problem")
@@ -121,7 +121,7 @@ async def test_a_database_problem_is_a_message_not_a_traceback(tmp_path: Path) -
 
 async def test_help_lists_binding_ids_and_command_palette_finds_actions(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         console = Console(width=100, record=True, file=io.StringIO())
@@ -143,7 +143,7 @@ async def test_keymap_file_remaps_a_binding(tmp_path: Path) -> None:
     home.mkdir()
     (home / "keymap.toml").write_text('"home.browse" = "w"\n')
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("b")
         assert isinstance(app.screen, HomeScreen)
         await pilot.press("w")

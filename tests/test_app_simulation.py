@@ -6,13 +6,13 @@ import os
 from pathlib import Path
 
 from textual.widgets import Input, Static
+from tui_support import make_app, running
 
 from quizapp.screens.simulation import SimulationScreen
 from quizapp.store import Store
 from quizapp.widgets.metric_chart import MetricChart
 from quizapp.widgets.param_form import ParamForm
 from quizapp.widgets.runs_table import RunsTable
-from tui_support import make_app
 
 
 def process_gone(pid: int) -> bool:
@@ -38,7 +38,7 @@ async def wait_until(pilot, condition, seconds: float = 60.0) -> None:  # type: 
 
 async def test_simulation_from_a_question_trains_and_is_stored(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         app.practise(["t-sim"])
         await pilot.pause()
         await pilot.press("ctrl+r", "s")
@@ -84,7 +84,7 @@ async def test_simulation_from_a_question_trains_and_is_stored(tmp_path: Path) -
 
 async def test_cancelling_a_simulation_ends_its_process(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         app.open_simulation(experiment="batch-size-sweep")
         await pilot.pause()
         screen = app.screen
@@ -112,7 +112,7 @@ async def test_cancelling_a_simulation_ends_its_process(tmp_path: Path) -> None:
 
 async def test_invalid_parameters_are_reported_as_you_type(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with running(app) as pilot:
         app.open_simulation(experiment="batch-size-sweep")
         await pilot.pause()
         screen = app.screen

@@ -3,8 +3,12 @@ an app on a temporary data directory."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from textual.pilot import Pilot
 
 from questions.loader import Library, load_library
 from quizapp.app import QuizApp
@@ -119,6 +123,15 @@ def fixture_library(tmp_path: Path) -> Library:
     library = load_library(extra_paths=[deck], check_preset=check_preset, include_builtin=False)
     assert not library.errors, library.errors
     return library
+
+
+@asynccontextmanager
+async def running(app: QuizApp, size: tuple[int, int] = (100, 30)) -> AsyncIterator[Pilot[int]]:
+    """``app.run_test`` that returns once the app has loaded its decks and store."""
+    async with app.run_test(size=size) as pilot:
+        await app.ready()
+        await pilot.pause()
+        yield pilot
 
 
 def make_app(tmp_path: Path, clock: Clock | None = None, library: Library | None = None) -> QuizApp:

@@ -81,6 +81,7 @@ class HelpScreen(Screen[None]):
         keymap_path = self.quiz.home / KEYMAP_FILE
         body = Text()
         body.append(INTRO)
+        body.append(f"Your data (progress.db, decks/) lives in {self.quiz.home}. ")
         body.append("To change a key, add a line ")
         body.append('binding-id = "keys"', style="bold")
         body.append(f" to {keymap_path} (for example ")

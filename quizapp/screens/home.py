@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from quizapp.messages import StoreChanged
 from quizapp.widgets.deck_problems import DeckProblems
 from quizapp.widgets.mastery_bars import MasteryBars, TopicBar
 
@@ -60,9 +61,22 @@ class HomeScreen(Screen[None]):
         self.query_one("#mastery").border_title = "Mastery by topic"
         self.query_one("#recent").border_title = "Recent activity"
         self.query_one("#store-problem").border_title = "Progress is not being saved"
-        self.refresh_data()
+        self.query_one("#store-problem").display = False
+        self.query_one(DeckProblems).display = False
+        if self.quiz.data_ready.is_set():
+            self.refresh_data()
+        else:
+            self.call_after_refresh(self.quiz.start_loading)
+            self.query_one("#title-bar", Static).update(
+                Content.from_markup("[b]quizapp[/b]  [$text-muted]loading decks and progress…[/]")
+            )
+            self.query_one("#today", Static).update(Content.from_markup("[$text-muted]Loading…[/]"))
 
     def on_screen_resume(self) -> None:
+        if self.quiz.data_ready.is_set():
+            self.refresh_data()
+
+    def on_store_changed(self, message: StoreChanged) -> None:
         self.refresh_data()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -82,10 +96,9 @@ class HomeScreen(Screen[None]):
         decks = len(library.decks)
         self.query_one("#title-bar", Static).update(
             Content.from_markup(
-                "[b]quizapp[/b]  [$text-muted]$n questions in $d decks · $home[/]",
-                n=str(len(questions)),
-                d=str(decks),
-                home=str(app.home),
+                "[b]quizapp[/b]  [$text-muted]$n · $d · f1 help · ctrl+p commands[/]",
+                n=_plural(len(questions), "question"),
+                d=_plural(decks, "deck"),
             )
         )
         self._show_today(summary)
@@ -172,3 +185,7 @@ class HomeScreen(Screen[None]):
                 )
             )
         self.query_one("#recent", Static).update(Content("\n").join(lines))
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

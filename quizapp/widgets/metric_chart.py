@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+from rich.text import Text
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 XAxis = Literal["epoch", "update", "examples", "seconds"]
@@ -25,12 +27,23 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
+def thin(xs: Sequence[float], ys: Sequence[float], most: int) -> tuple[list[float], list[float]]:
+    """At most ``most`` evenly spread points, always keeping the first and the last: a
+    terminal chart cannot show more, and plotting them all is what makes redraws slow."""
+    if len(xs) <= most or most < 2:
+        return list(xs), list(ys)
+    step = (len(xs) - 1) / (most - 1)
+    picks = sorted({round(i * step) for i in range(most)})
+    return [xs[i] for i in picks], [ys[i] for i in picks]
+
+
 class MetricChart(PlotextPlot):
     """Plots ``metric`` of every run's evaluation points.
 
     ``points`` are objects with ``epoch``, ``update``, ``examples``, ``seconds`` and the
-    metric attribute (``RunProgress`` events or stored ``HistoryPoint`` records). The
-    chart is redrawn by :meth:`redraw` only, so callers decide how often (at most ~10 Hz).
+    metric attribute (``RunProgress`` events or stored ``HistoryPoint`` records). The plot is
+    rebuilt only by :meth:`redraw` (callers decide how often), and the rendered text is
+    cached, so repainting the screen for other reasons costs nothing here.
     """
 
     def __init__(self, metric: str, *, id: str | None = None, classes: str | None = None) -> None:
@@ -38,6 +51,8 @@ class MetricChart(PlotextPlot):
         self.metric = metric
         self.x_axis: XAxis = "epoch"
         self.series: dict[str, list[Any]] = {}
+        self._version = 0
+        self._cache: tuple[tuple[Any, ...], Text] | None = None
 
     def clear_series(self) -> None:
         self.series = {}
@@ -46,13 +61,19 @@ class MetricChart(PlotextPlot):
         self.series.setdefault(label, []).extend(points)
 
     def redraw(self) -> None:
+        """Rebuild the plot from the series and repaint."""
+        self._version += 1
+        self.refresh()
+
+    def _plot_series(self, width: int) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         name = METRIC_NAMES.get(self.metric, self.metric)
         plt.title(f"{name} by {self.x_axis}")
         is_loss = "loss" in self.metric
-        starts = []
+        starts: list[float] = []
+        highest = 0.0
         plotted = False
         for label, points in self.series.items():
             xs, ys = [], []
@@ -65,16 +86,22 @@ class MetricChart(PlotextPlot):
             if not xs:
                 continue
             starts.append(ys[0])
+            highest = max(highest, *ys)
+            xs, ys = thin(xs, ys, max(2, width))
             plt.plot(xs, ys, label=label, marker="braille")
             plotted = True
-        if plotted and is_loss and starts:
+        if plotted and is_loss:
             top = max(starts) * LOSS_CAP
-            values: list[Any] = [
-                getattr(p, self.metric, None) for pts in self.series.values() for p in pts
-            ]
-            highest = max((float(v) for v in values if _finite(v)), default=top)
             plt.ylim(0, min(top, highest * 1.05) or 1.0)
         elif plotted:
             plt.ylim(0, 1)
         plt.xlabel(self.x_axis)
-        self.refresh()
+
+    def render(self) -> RenderResult:
+        key = (self._version, self.size, self.app.theme, self.theme)
+        if self._cache is None or self._cache[0] != key:
+            self._plot_series(self.size.width)
+            rendered = super().render()
+            assert isinstance(rendered, Text)
+            self._cache = (key, rendered)
+        return self._cache[1]

@@ -19,7 +19,13 @@ class ScoreTrend(PlotextPlot):
         labels = [monday.strftime("%d %b") for monday, _, _ in weeks]
         values = [round(score * 100) if attempts else 0 for _, attempts, score in weeks]
         if any(attempts for _, attempts, _ in weeks):
-            plt.bar(labels, values, width=0.6)
+            # Numeric positions with explicit ticks: plotext's own handling of text labels
+            # does not place them the same way from one run to the next.
+            positions = list(range(len(weeks)))
+            plt.bar(positions, values, width=0.6)
+            every = max(1, len(weeks) // 4)
+            ticks = positions[::-1][::every][::-1]
+            plt.xticks([float(i) for i in ticks], [labels[i] for i in ticks])
             plt.ylim(0, 100)
             plt.yticks([0, 50, 100], ["0%", "50%", "100%"])
             plt.title("mean score per week")
