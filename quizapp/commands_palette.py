@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from quizapp.app import QuizApp
 
 Command = tuple[str, str, Callable[[], object]]  # title, help, callback
+PROMPT_SHOWN = 70  # characters of a question's prompt shown in the palette
+QUESTION_SCORE = 0.5  # questions found by words rank below close command matches
 
 
 class QuizCommands(Provider):
@@ -39,7 +41,8 @@ class QuizCommands(Provider):
             ("Undo last grade", "Take back the last graded answer", run("undo_last_grade")),
         ]
 
-    def _items(self) -> Iterator[Command]:
+    def _commands(self) -> Iterator[Command]:
+        """Actions, topics and experiments: short titles, matched fuzzily."""
         app = self.quiz
         yield from self._actions()
         library = app.library
@@ -56,13 +59,23 @@ class QuizCommands(Provider):
                 f"Open the {experiment_name} experiment",
                 partial(app.open_simulation, None, experiment_name),
             )
-        for question in library.questions.values():
+
+    def _questions(self, words: list[str]) -> Iterator[Command]:
+        """Questions whose id or prompt contains every word of the query.
+
+        Fuzzy matching is exhaustive over the candidate text, far too slow for whole
+        prompts; plain word matching keeps the palette instant."""
+        app = self.quiz
+        for question in app.library.questions.values():
             prompt = " ".join(question.prompt.split())
-            yield (
-                f"Practise {question.id}: {prompt}",
-                f"{question.topic} · difficulty {question.difficulty} · {question.deck}",
-                partial(app.practise, [question.id], f"Practice · {question.id}"),
-            )
+            haystack = f"practise {question.id} {prompt}".lower()
+            if words and all(word in haystack for word in words):
+                short = prompt if len(prompt) <= PROMPT_SHOWN else prompt[: PROMPT_SHOWN - 1] + "…"
+                yield (
+                    f"Practise {question.id}: {short}",
+                    f"{question.topic} · difficulty {question.difficulty} · {question.deck}",
+                    partial(app.practise, [question.id]),
+                )
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._actions():
@@ -70,11 +83,13 @@ class QuizCommands(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, callback in self._items():
+        for title, help_text, callback in self._commands():
             score = matcher.match(title)
             if score > 0:
                 # Titles hold deck text: show it literally (matcher.highlight parses markup).
                 yield Hit(score, Content(title), callback, text=title, help=help_text)
+        for title, help_text, callback in self._questions(query.lower().split()):
+            yield Hit(QUESTION_SCORE, Content(title), callback, text=title, help=help_text)
 
 
 def _experiments() -> list[tuple[str, str]]:

@@ -51,9 +51,9 @@ class BrowseScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="browse.search"),
         Binding("p", "practise", "Practise", id="browse.practise"),
-        Binding("a", "practise_all", "Practise all shown", id="browse.practise-all"),
-        Binding("s", "simulate", "Run demo", id="browse.simulate"),
-        Binding("c", "clear_filters", "Clear filters", id="browse.clear"),
+        Binding("a", "practise_all", "All shown", id="browse.practise-all"),
+        Binding("s", "simulate", "Demo", id="browse.simulate"),
+        Binding("c", "clear_filters", "Clear", id="browse.clear"),
         Binding("escape", "back", "Back", id="browse.back"),
     ]
 
@@ -291,7 +291,7 @@ class BrowseScreen(Screen[None]):
     def action_practise(self) -> None:
         qid = self.highlighted_id
         if qid is not None:
-            self.quiz.practise([qid], title=f"Practice · {qid}")
+            self.quiz.practise([qid])
 
     def action_practise_all(self) -> None:
         if self.shown:

@@ -119,11 +119,11 @@ class ProgressScreen(Screen[None]):
         if totals is not None and totals.first is not None:
             since = totals.first.astimezone(tz).strftime("%d %b %Y")
             line = Content.from_markup(
-                "[b]Progress[/b]  $a answers to $q questions since $since · $r simulation runs",
-                a=str(totals.attempts),
-                q=str(totals.questions_seen),
+                "[b]Progress[/b]  $a to $q since $since · $r",
+                a=_plural(totals.attempts, "answer"),
+                q=_plural(totals.questions_seen, "question"),
                 since=since,
-                r=str(totals.sim_runs),
+                r=_plural(totals.sim_runs, "simulation run"),
             )
         else:
             line = Content.from_markup(
@@ -183,3 +183,7 @@ class ProgressScreen(Screen[None]):
         if not self.run_ids or not 0 <= table.cursor_row < len(self.run_ids):
             return
         self.quiz.open_saved_run(self.run_ids[table.cursor_row])
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

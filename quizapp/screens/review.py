@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 Mode = Literal["review", "practice"]
 Phase = Literal["answer", "revealed", "done"]
 
-# From this width on, the revealed answer and the rubric sit side by side (see app.py).
-WIDE_LAYOUT = 100
-
 # Without a working store there is no schedule: offer this many questions in deck order.
 FALLBACK_QUEUE = 10
 
@@ -99,18 +96,32 @@ class ReviewScreen(Screen[None]):
     CSS_PATH = "../styles/review.tcss"
     AUTO_FOCUS = None
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "reveal", "Reveal answer", id="review.reveal", priority=True),
-        Binding("enter", "accept", "Accept rating", id="review.accept", priority=True),
-        Binding("left", "shift_rating(-1)", "Rating −", id="review.rating-down", priority=True),
-        Binding("right", "shift_rating(1)", "Rating +", id="review.rating-up", priority=True),
+        Binding("ctrl+r", "reveal", "Reveal", id="review.reveal", priority=True),
+        Binding("enter", "accept", "Accept", id="review.accept", priority=True),
+        Binding(
+            "left",
+            "shift_rating(-1)",
+            "Rating",
+            key_display="←→",
+            id="review.rating-down",
+            priority=True,
+        ),
+        Binding(
+            "right",
+            "shift_rating(1)",
+            "Rating up",
+            show=False,
+            id="review.rating-up",
+            priority=True,
+        ),
         Binding("a", "choose('AGAIN')", "Again", show=False, id="review.again"),
         Binding("h", "choose('HARD')", "Hard", show=False, id="review.hard"),
         Binding("g", "choose('GOOD')", "Good", show=False, id="review.good"),
         Binding("e", "choose('EASY')", "Easy", show=False, id="review.easy"),
-        Binding("s", "simulate", "Run demo", id="review.simulate"),
+        Binding("s", "simulate", "Demo", id="review.simulate"),
         Binding("ctrl+n", "skip", "Skip", id="review.skip", priority=True),
-        Binding("ctrl+u", "undo", "Undo grade", id="review.undo", priority=True),
-        Binding("escape", "leave", "End session", id="review.leave"),
+        Binding("ctrl+u", "undo", "Undo", id="review.undo", priority=True),
+        Binding("escape", "leave", "End", id="review.leave"),
     ]
 
     phase: reactive[Phase] = reactive("answer", init=False)
@@ -181,22 +192,7 @@ class ReviewScreen(Screen[None]):
             yield Static(id="session-summary", classes="panel")
         yield Footer()
 
-    def on_resize(self) -> None:
-        self._arrange_reveal()
-
-    def _arrange_reveal(self) -> None:
-        """Narrow terminals stack the panels: put the rubric first so it is in view."""
-        phase = self.query_one("#reveal-phase")
-        left, right = self.query_one("#reveal-left"), self.query_one("#reveal-right")
-        narrow = self.app.size.width < WIDE_LAYOUT
-        first = phase.children[0] if phase.children else None
-        if narrow and first is left:
-            phase.move_child(right, before=left)
-        elif not narrow and first is right:
-            phase.move_child(left, before=right)
-
     def on_mount(self) -> None:
-        self._arrange_reveal()
         self.session_started = self.quiz.now()
         self.query_one("#answer").border_title = "Your answer"
         self.query_one("#numeric-answer").border_title = "Your answer"
@@ -338,6 +334,7 @@ class ReviewScreen(Screen[None]):
             )
         rubric = self.query_one(RubricChecklist)
         rubric.display = bool(question.rubric)
+        self.query_one("#reveal-phase").set_class(not question.rubric, "-no-rubric")
         rubric.reset(question.rubric, self.draft.met)
         rubric.border_title = "Rubric: which points did your answer make?"
         count = len(question.rubric)
@@ -609,9 +606,9 @@ def _numeric_text(question: Question) -> str:
     numeric = question.numeric
     if numeric is None:
         return ""
-    text = f"{numeric.value:g}"
+    text = f"{numeric.value:,g}"
     if numeric.tolerance:
-        text += f" ± {numeric.tolerance:g}"
+        text += f" ± {numeric.tolerance:,g}"
     if numeric.unit:
         text += f" {numeric.unit}"
     return text

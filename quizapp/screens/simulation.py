@@ -62,12 +62,13 @@ class SimulationScreen(Screen[None]):
     AUTO_FOCUS = None
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "run", "Run", id="simulation.run", priority=True),
-        Binding("escape", "cancel_or_back", "Cancel/back", id="simulation.escape"),
+        Binding("escape", "cancel", "Cancel run", id="simulation.cancel"),
+        Binding("escape", "back", "Back", id="simulation.back"),
         Binding("x", "next_x_axis", "X-axis", id="simulation.x-axis"),
         Binding("t", "toggle_loss", "Train/val loss", id="simulation.loss"),
-        Binding("f2", "show_tab('setup')", "Setup", id="simulation.setup"),
-        Binding("f3", "show_tab('live')", "Charts", id="simulation.charts"),
-        Binding("f4", "show_tab('history')", "Past runs", id="simulation.history"),
+        Binding("f2", "show_tab('setup')", "Setup", show=False, id="simulation.setup"),
+        Binding("f3", "show_tab('live')", "Charts", show=False, id="simulation.charts"),
+        Binding("f4", "show_tab('history')", "Past runs", show=False, id="simulation.history"),
         Binding("space", "mark_run", "Mark", id="simulation.mark"),
         Binding("c", "compare", "Compare marked", id="simulation.compare"),
     ]
@@ -169,7 +170,7 @@ class SimulationScreen(Screen[None]):
             self.experiments = []
         options = self.query_one("#experiments", OptionList)
         for experiment in self.experiments:
-            options.add_option(Option(Content(experiment.title), id=experiment.name))
+            options.add_option(Option(Content(experiment.name), id=experiment.name))
         options.border_title = "Experiment"
         # The form's fields are the focus stops; the scroll container around them is not.
         self.query_one("#setup-right").can_focus = False
@@ -447,6 +448,7 @@ class SimulationScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_shown(self) -> None:
+        self.refresh_bindings()
         if self.charts_dirty:
             self._redraw_charts()
 
@@ -570,11 +572,12 @@ class SimulationScreen(Screen[None]):
         self.done_updates = {}
         self._show_observations([])
 
-    def action_cancel_or_back(self) -> None:
+    def action_cancel(self) -> None:
         if self.is_training and self.worker is not None:
             self._set_status(Content.from_markup("Cancelling…"))
             self.worker.cancel()
-            return
+
+    def action_back(self) -> None:
         self.dismiss()
 
     def on_unmount(self) -> None:
@@ -719,10 +722,15 @@ class SimulationScreen(Screen[None]):
         typing = isinstance(self.focused, Input)
         if action in ("next_x_axis", "toggle_loss", "compare", "mark_run") and typing:
             return False
+        tab = self.query_one(TabbedContent).active
         if action in ("mark_run", "compare"):
-            return self.query_one(TabbedContent).active == "history"
-        if action == "run":
+            return tab == "history"
+        if action in ("next_x_axis", "toggle_loss"):
+            return tab == "live"
+        if action in ("run", "back"):
             return not self.is_training
+        if action == "cancel":
+            return self.is_training
         return True
 
 

@@ -74,6 +74,7 @@ class MetricChart(PlotextPlot):
         is_loss = "loss" in self.metric
         starts: list[float] = []
         highest = 0.0
+        widest = 0.0
         plotted = False
         for label, points in self.series.items():
             xs, ys = [], []
@@ -87,9 +88,13 @@ class MetricChart(PlotextPlot):
                 continue
             starts.append(ys[0])
             highest = max(highest, *ys)
+            widest = max(widest, *xs)
             xs, ys = thin(xs, ys, max(2, width))
             plt.plot(xs, ys, label=label, marker="braille")
             plotted = True
+        if plotted:
+            # Start the x-axis at zero, also while each run has only its first point.
+            plt.xlim(0, widest or 1)
         if plotted and is_loss:
             top = max(starts) * LOSS_CAP
             plt.ylim(0, min(top, highest * 1.05) or 1.0)

@@ -81,7 +81,7 @@ class RunsTable(DataTable[Text]):
         """Write the row's current values into the table."""
         row = self.rows_by_label[label]
         for name, cell in zip(COLUMNS, self._cells(row), strict=True):
-            self.update_cell(label, name, cell)
+            self.update_cell(label, name, cell, update_width=True)
 
     def _cells(self, row: RunRow) -> list[Text]:
         return [
