@@ -148,3 +148,13 @@ async def test_keymap_file_remaps_a_binding(tmp_path: Path) -> None:
         assert isinstance(app.screen, HomeScreen)
         await pilot.press("w")
         assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_the_chosen_theme_is_kept_for_the_next_start(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app):
+        assert "nord" in app.available_themes
+        app.theme = "nord"
+    again = make_app(tmp_path)
+    async with running(again):
+        assert again.theme == "nord"

@@ -129,3 +129,59 @@ async def test_invalid_parameters_are_reported_as_you_type(tmp_path: Path) -> No
         await pilot.pause()
         assert not screen.query_one("#param-problems").display
         assert not screen.query_one("#run").disabled
+
+
+async def test_past_runs_can_be_reopened_and_compared(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        app.practise(["t-sim"])
+        await pilot.pause()
+        await pilot.press("ctrl+r", "s")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SimulationScreen)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: screen.ended)
+        await app.workers.wait_for_complete()
+        assert app.store is not None
+        (first,) = app.store.sim_runs()
+        saved = app.store.get_sim_run(first.id)
+        assert saved is not None
+        # A second stored run of the same experiment, to compare with.
+        second = app.store.record_sim_run(
+            saved.experiment, saved.params, saved.device, "ok", result=saved.result
+        )
+        await pilot.press("f4")
+        await pilot.pause()
+        assert screen.history_ids == [second, first.id]
+        await pilot.press("down", "enter")  # reopen the first run alone
+        await pilot.pause()
+        chart = screen.query_one("#loss-chart", MetricChart)
+        assert set(chart.series) == {"batch 32", "batch 256"}
+        await pilot.press("f4", "space", "down", "space", "c")
+        await pilot.pause()
+        assert set(chart.series) == {
+            f"#{run_id} {label}"
+            for run_id in (first.id, second)
+            for label in ("batch 32", "batch 256")
+        }
+        assert "vs" in str(screen.query_one("#run-status", Static).content)
+
+
+async def test_a_failed_simulation_is_a_message_and_is_recorded(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        app.open_simulation(experiment="batch-size-sweep")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SimulationScreen)
+        screen.query_one("#param-epochs", Input).value = "1"
+        screen.query_one("#device").value = "mps"  # never available on Linux or in CI
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: screen.ended)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.failed is not None and "mps" in screen.failed
+        assert "Failed" in str(screen.query_one("#run-status", Static).content)
+        assert app.screen is screen  # no traceback, the app goes on

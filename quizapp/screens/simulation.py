@@ -449,6 +449,8 @@ class SimulationScreen(Screen[None]):
     @on(TabbedContent.TabActivated)
     def _tab_shown(self) -> None:
         self.refresh_bindings()
+        if self.query_one(TabbedContent).active == "history":
+            self._load_history()  # runs may have been saved since it was last shown
         if self.charts_dirty:
             self._redraw_charts()
 
@@ -583,6 +585,19 @@ class SimulationScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
+        if not self.ended and self.run_id is not None:
+            # The app is closing mid-run: the worker stops the child, the record says so.
+            run_id = self.run_id
+            self.quiz.store_call(
+                "save the simulation result",
+                lambda s: s.finish_sim_run(
+                    run_id,
+                    "interrupted",
+                    summary={"reason": "quizapp was closed while the simulation trained"},
+                    finished=self.quiz.now(),
+                ),
+                None,
+            )
 
     # --- charts -----------------------------------------------------------------------------
 
