@@ -185,3 +185,8 @@ async def test_a_failed_simulation_is_a_message_and_is_recorded(tmp_path: Path) 
         assert screen.failed is not None and "mps" in screen.failed
         assert "Failed" in str(screen.query_one("#run-status", Static).content)
         assert app.screen is screen  # no traceback, the app goes on
+
+    with Store.open(tmp_path / "home") as store:
+        (run,) = store.sim_runs()
+    assert run.status == "failed" and run.device == "mps"
+    assert "mps" in run.summary["reason"]

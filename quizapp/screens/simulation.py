@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from sims.registry import Experiment
 
 BATCH_SECONDS = 0.1  # gather runner events this long before handing them to the UI
-CHART_SECONDS = 0.25  # and redraw the charts at most this often while training
+DISPLAY_SECONDS = 0.25  # show progress (table, bar, charts) at most this often
 POLL_SECONDS = 0.05
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 HISTORY_LIMIT = 100
@@ -98,8 +98,10 @@ class SimulationScreen(Screen[None]):
         self.failed: str | None = None
         self.ended = True  # no simulation under way
         self.charts_dirty = False
-        self.charts_drawn = 0.0
+        self.display_drawn = 0.0
+        self.rows_to_show: set[str] = set()
         self.child_pid: int | None = None
+        self.requested: tuple[str, dict[str, Any], int, str] | None = None
 
     @property
     def quiz(self) -> QuizApp:
@@ -299,6 +301,7 @@ class SimulationScreen(Screen[None]):
         self._set_status(Content.from_markup("Starting $name…", name=experiment.title))
         self.action_show_tab("live")
         _prepare_spawn()
+        self.requested = (experiment.name, values, seed, device)
         self.worker = self._train(experiment.name, values, seed, device)
         self.refresh_bindings()
 
@@ -383,8 +386,9 @@ class SimulationScreen(Screen[None]):
         )
 
         charts_changed = False
+        status_changed = False
         table = self.query_one(RunsTable)
-        touched: set[str] = set()
+        touched = self.rows_to_show
         for event in message.events:
             if isinstance(event, ExperimentStarted):
                 self._experiment_started(event)
@@ -395,6 +399,7 @@ class SimulationScreen(Screen[None]):
                 row.total_updates = event.total_updates
                 self.total_updates += event.total_updates
                 touched.add(event.label)
+                status_changed = True
             elif isinstance(event, RunProgress):
                 for chart in self.query(MetricChart):
                     chart.add_points(event.label, [event])
@@ -415,6 +420,7 @@ class SimulationScreen(Screen[None]):
                 row = table.row(event.label)
                 row.status = event.status
                 touched.add(event.label)
+                status_changed = True
                 if event.status in ("diverged", "oom"):
                     what = "diverged" if event.status == "diverged" else "ran out of memory"
                     reason = f": {event.summary.reason}" if event.summary.reason else ""
@@ -428,21 +434,28 @@ class SimulationScreen(Screen[None]):
                 self._fail(event.reason, event.details)
             elif isinstance(event, ExperimentFinished):
                 self._experiment_finished(event.result)
-        for label in touched:
-            table.show(label)
         if charts_changed:
             self.charts_dirty = True
-        now = time.monotonic()
-        if self.charts_dirty and (self.ended or now - self.charts_drawn >= CHART_SECONDS):
-            self._redraw_charts()
+        elapsed = time.monotonic() - self.display_drawn
+        if status_changed or self.ended or elapsed >= DISPLAY_SECONDS:
+            self._refresh_live()
+
+    def _refresh_live(self) -> None:
+        """Show what the events changed: table rows, progress, and the charts if in view."""
+        self.display_drawn = time.monotonic()
+        table = self.query_one(RunsTable)
+        for label in self.rows_to_show:
+            table.show(label)
+        self.rows_to_show = set()
         self._show_progress()
+        if self.charts_dirty:
+            self._redraw_charts()
 
     def _redraw_charts(self) -> None:
         """Redraw the charts if they are in view; otherwise when their tab is shown."""
         if self.query_one(TabbedContent).active != "live" or self.app.screen is not self:
             return
         self.charts_dirty = False
-        self.charts_drawn = time.monotonic()
         for chart in self.query(MetricChart):
             chart.redraw()
 
@@ -541,17 +554,36 @@ class SimulationScreen(Screen[None]):
         self.failed = reason
         self.notify(reason, title="Simulation failed", severity="error", timeout=15, markup=False)
         self._set_status(Content.from_markup("[b $error]Failed:[/] $reason", reason=reason))
-        if self.run_id is not None:
-            run_id = self.run_id
+        summary = {"reason": reason, "details": details}
+        run_id = self.run_id
+        if run_id is not None:
             self.quiz.store_call(
                 "save the simulation result",
                 lambda s: s.finish_sim_run(
-                    run_id, "failed", summary={"reason": reason}, finished=self.quiz.now()
+                    run_id, "failed", summary=summary, finished=self.quiz.now()
                 ),
                 None,
             )
-            self.run_id = None
-            self._load_history()
+        elif self.requested is not None:
+            # It failed before it started (e.g. the device is not available): keep a record.
+            name, params, seed, device = self.requested
+            self.quiz.store_call(
+                "save the simulation result",
+                lambda s: s.record_sim_run(
+                    name,
+                    params,
+                    device,
+                    "failed",
+                    summary=summary,
+                    question_id=self.question.id if self.question else None,
+                    seed=seed,
+                    started=self.quiz.now(),
+                    finished=self.quiz.now(),
+                ),
+                None,
+            )
+        self.run_id = None
+        self._load_history()
 
     def _set_status(self, content: Content) -> None:
         self.query_one("#run-status", Static).update(content)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from rich.text import Text
 from textual.app import RenderResult
+from textual.geometry import Size
+from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 XAxis = Literal["epoch", "update", "examples", "seconds"]
 X_AXES: tuple[XAxis, ...] = ("epoch", "update", "examples", "seconds")
@@ -37,13 +41,58 @@ def thin(xs: Sequence[float], ys: Sequence[float], most: int) -> tuple[list[floa
     return [xs[i] for i in picks], [ys[i] for i in picks]
 
 
+@dataclass(frozen=True)
+class ChartSpec:
+    """Everything one drawing needs, copied so that it can be drawn off the UI thread."""
+
+    version: int
+    size: Size
+    theme: str
+    metric: str
+    x_axis: XAxis
+    series: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]
+
+
+def draw(spec: ChartSpec) -> Text:
+    """Plot ``spec`` with a plotext figure of its own and return the rendered text."""
+    plt = Plot()
+    width, height = spec.size
+    plt.plotsize(width, height)
+    plt._set_size(width, height)  # as textual-plotext does: plotsize alone is not enough
+    plt.theme(spec.theme)
+    name = METRIC_NAMES.get(spec.metric, spec.metric)
+    plt.title(f"{name} by {spec.x_axis}")
+    starts: list[float] = []
+    highest = widest = 0.0
+    for label, points in spec.series:
+        if not points:
+            continue
+        xs = [x for x, _ in points]
+        ys = [y for _, y in points]
+        starts.append(ys[0])
+        highest = max(highest, *ys)
+        widest = max(widest, *xs)
+        xs, ys = thin(xs, ys, max(2, width))
+        plt.plot(xs, ys, label=label, marker="braille")
+    if starts:
+        # Start the x-axis at zero, also while each run has only its first point.
+        plt.xlim(0, widest or 1)
+        if "loss" in spec.metric:
+            plt.ylim(0, min(max(starts) * LOSS_CAP, highest * 1.05) or 1.0)
+        else:
+            plt.ylim(0, 1)
+    plt.xlabel(spec.x_axis)
+    return Text.from_ansi(plt.build())
+
+
 class MetricChart(PlotextPlot):
     """Plots ``metric`` of every run's evaluation points.
 
     ``points`` are objects with ``epoch``, ``update``, ``examples``, ``seconds`` and the
-    metric attribute (``RunProgress`` events or stored ``HistoryPoint`` records). The plot is
-    rebuilt only by :meth:`redraw` (callers decide how often), and the rendered text is
-    cached, so repainting the screen for other reasons costs nothing here.
+    metric attribute (``RunProgress`` events or stored ``HistoryPoint`` records).
+    :meth:`redraw` draws the chart in a thread worker (plotext takes several milliseconds a
+    chart) and shows the result when it is ready, so key presses are not kept waiting;
+    callers decide how often to redraw.
     """
 
     def __init__(self, metric: str, *, id: str | None = None, classes: str | None = None) -> None:
@@ -52,7 +101,9 @@ class MetricChart(PlotextPlot):
         self.x_axis: XAxis = "epoch"
         self.series: dict[str, list[Any]] = {}
         self._version = 0
-        self._cache: tuple[tuple[Any, ...], Text] | None = None
+        self._shown: tuple[int, Size, str, Text] | None = None  # version, size, theme, text
+        self._drawing: Worker[Text] | None = None
+        self._drawing_spec: ChartSpec | None = None
 
     def clear_series(self) -> None:
         self.series = {}
@@ -61,52 +112,60 @@ class MetricChart(PlotextPlot):
         self.series.setdefault(label, []).extend(points)
 
     def redraw(self) -> None:
-        """Rebuild the plot from the series and repaint."""
+        """Draw the series again (in the background) and show them when done."""
         self._version += 1
-        self.refresh()
+        if self.is_mounted and self.size.area:
+            self._start_drawing()
 
-    def _plot_series(self, width: int) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        name = METRIC_NAMES.get(self.metric, self.metric)
-        plt.title(f"{name} by {self.x_axis}")
-        is_loss = "loss" in self.metric
-        starts: list[float] = []
-        highest = 0.0
-        widest = 0.0
-        plotted = False
+    def _spec(self) -> ChartSpec:
+        series = []
         for label, points in self.series.items():
-            xs, ys = [], []
+            pairs = []
             for point in points:
-                y: Any = getattr(point, self.metric, None)
                 x: Any = getattr(point, self.x_axis, None)
-                if _finite(y) and _finite(x):
-                    xs.append(float(x))
-                    ys.append(float(y))
-            if not xs:
-                continue
-            starts.append(ys[0])
-            highest = max(highest, *ys)
-            widest = max(widest, *xs)
-            xs, ys = thin(xs, ys, max(2, width))
-            plt.plot(xs, ys, label=label, marker="braille")
-            plotted = True
-        if plotted:
-            # Start the x-axis at zero, also while each run has only its first point.
-            plt.xlim(0, widest or 1)
-        if plotted and is_loss:
-            top = max(starts) * LOSS_CAP
-            plt.ylim(0, min(top, highest * 1.05) or 1.0)
-        elif plotted:
-            plt.ylim(0, 1)
-        plt.xlabel(self.x_axis)
+                y: Any = getattr(point, self.metric, None)
+                if _finite(x) and _finite(y):
+                    pairs.append((float(x), float(y)))
+            series.append((label, tuple(pairs)))
+        return ChartSpec(
+            version=self._version,
+            size=self.size,
+            theme=self._get_plotext_theme_name(self.app.theme),
+            metric=self.metric,
+            x_axis=self.x_axis,
+            series=tuple(series),
+        )
+
+    def _start_drawing(self) -> None:
+        spec = self._spec()
+        self._drawing = self.run_worker(
+            lambda: draw(spec),
+            thread=True,
+            exclusive=True,
+            group=f"chart-{id(self)}",
+            exit_on_error=False,
+        )
+        self._drawing_spec = spec
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._drawing or event.state != WorkerState.SUCCESS:
+            return
+        event.stop()
+        spec = self._drawing_spec
+        result = event.worker.result
+        if spec is None or result is None:
+            return
+        if self._shown is None or spec.version >= self._shown[0]:
+            self._shown = (spec.version, spec.size, spec.theme, result)
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def _register_theme(self, app_theme_name: str) -> None:
+        super()._register_theme(app_theme_name)
+        self.redraw()  # the plot's colours follow the app's theme
 
     def render(self) -> RenderResult:
-        key = (self._version, self.size, self.app.theme, self.theme)
-        if self._cache is None or self._cache[0] != key:
-            self._plot_series(self.size.width)
-            rendered = super().render()
-            assert isinstance(rendered, Text)
-            self._cache = (key, rendered)
-        return self._cache[1]
+        # The latest finished drawing; a newer one replaces it as soon as it is ready.
+        return self._shown[3] if self._shown is not None else Text("")

@@ -17,7 +17,16 @@ STATUS_STYLES = {
     "cancelled": "yellow",
     "failed": "bold red",
 }
-COLUMNS = ("run", "status", "device", "progress", "speed", "val loss", "val acc")
+# Fixed widths: resizing columns as numbers grow would re-lay out the table on every update.
+COLUMNS = {
+    "run": 12,
+    "status": 9,
+    "device": 6,
+    "progress": 24,
+    "speed": 12,
+    "val loss": 8,
+    "val acc": 7,
+}
 
 
 @dataclass
@@ -45,7 +54,7 @@ class RunRow:
     def progress(self) -> str:
         if not self.total_updates:
             return ""
-        return f"{self.update}/{self.total_updates} upd · ep {self.epoch:.1f}"
+        return f"{self.update}/{self.total_updates} upd, ep {self.epoch:.1f}"
 
 
 def _number(value: float | None, fmt: str) -> str:
@@ -64,8 +73,8 @@ class RunsTable(DataTable[Text]):
         self.rows_by_label: dict[str, RunRow] = {}
 
     def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name, key=name)
+        for name, width in COLUMNS.items():
+            self.add_column(name, key=name, width=width)
 
     def reset(self) -> None:
         self.clear()
@@ -81,7 +90,7 @@ class RunsTable(DataTable[Text]):
         """Write the row's current values into the table."""
         row = self.rows_by_label[label]
         for name, cell in zip(COLUMNS, self._cells(row), strict=True):
-            self.update_cell(label, name, cell, update_width=True)
+            self.update_cell(label, name, cell)
 
     def _cells(self, row: RunRow) -> list[Text]:
         return [
