@@ -336,7 +336,7 @@ class ReviewScreen(Screen[None]):
         rubric.display = bool(question.rubric)
         self.query_one("#reveal-phase").set_class(not question.rubric, "-no-rubric")
         rubric.reset(question.rubric, self.draft.met)
-        rubric.border_title = "Rubric: which points did your answer make?"
+        rubric.border_title = "Rubric: tick what your answer covered"
         count = len(question.rubric)
         rubric.border_subtitle = f"1-{count} or space: tick · must = essential" if count else ""
         follow = self.query_one("#follow-ups", Static)

@@ -123,6 +123,12 @@ class SimulationScreen(Screen[None]):
                 yield OptionList(id="experiments")
                 with VerticalScroll(id="setup-right"):
                     yield Static(id="explanation", classes="panel")
+                    yield Static(id="look-for")
+                    yield Input(
+                        placeholder="Before you run: what do you expect to see? (optional)",
+                        id="prediction",
+                        compact=True,
+                    )
                     yield Vertical(id="form-holder", classes="panel")
                     with Horizontal(id="run-row"):
                         yield Label("device", classes="param-name")
@@ -135,11 +141,6 @@ class SimulationScreen(Screen[None]):
                         )
                         yield Label("seed", classes="param-name short")
                         yield Input("0", compact=True, id="seed", type="integer")
-                    yield Input(
-                        placeholder="Before you run: what do you expect to see? (optional)",
-                        id="prediction",
-                        compact=True,
-                    )
                     yield Button(
                         Content.from_markup("Run [b]ctrl+r[/b]"), id="run", variant="success"
                     )
@@ -194,6 +195,8 @@ class SimulationScreen(Screen[None]):
         self._update_title()
         if self.saved_run is not None:
             self.open_saved_run(self.saved_run)
+        elif self.question is not None:
+            self.query_one("#prediction").focus()  # predict first, then run (ctrl+r)
         else:
             options.focus()
 
@@ -245,14 +248,15 @@ class SimulationScreen(Screen[None]):
         holder.mount(ParamForm(experiment, values, id="form"))
         holder.border_title = "Parameters"
         holder.border_subtitle = "checked as you type"
-        explanation = Content(experiment.explanation)
         preset = self.question.simulation if self.question is not None else None
-        if preset is not None and name == preset.experiment and preset.look_for:
-            explanation += Content.from_markup(
-                "\n\n[b $accent]Look for:[/] $look", look=preset.look_for
+        look_for = self.query_one("#look-for", Static)
+        look_for.display = bool(preset and name == preset.experiment and preset.look_for)
+        if preset is not None:
+            look_for.update(
+                Content.from_markup("[b $accent]Look for:[/] $look", look=preset.look_for)
             )
         panel = self.query_one("#explanation", Static)
-        panel.update(explanation)
+        panel.update(Content(experiment.explanation))
         panel.border_title = experiment.title
         self.query_one("#prediction").display = self.question is not None
         self._update_title()
