@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from sims.registry import Experiment
 
 BATCH_SECONDS = 0.1  # gather runner events this long before handing them to the UI
-DISPLAY_SECONDS = 0.25  # show progress (table, bar, charts) at most this often
+DISPLAY_SECONDS = 0.25  # show progress (table, bar) at most this often
+CHART_SECONDS = 0.5  # and redraw the charts at most this often (a redraw costs ~15 ms)
 POLL_SECONDS = 0.05
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 HISTORY_LIMIT = 100
@@ -99,6 +100,7 @@ class SimulationScreen(Screen[None]):
         self.ended = True  # no simulation under way
         self.charts_dirty = False
         self.display_drawn = 0.0
+        self.charts_drawn = 0.0
         self.rows_to_show: set[str] = set()
         self.child_pid: int | None = None
         self.requested: tuple[str, dict[str, Any], int, str] | None = None
@@ -164,6 +166,7 @@ class SimulationScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        from quizapp.app import freeze_startup_objects
         from sims.registry import list_experiments
 
         try:
@@ -193,6 +196,7 @@ class SimulationScreen(Screen[None]):
             self._select_experiment(name, self.preset)
         self._load_history()
         self._update_title()
+        freeze_startup_objects()  # the plotting and experiment modules just loaded
         if self.saved_run is not None:
             self.open_saved_run(self.saved_run)
         elif self.question is not None:
@@ -452,7 +456,9 @@ class SimulationScreen(Screen[None]):
             table.show(label)
         self.rows_to_show = set()
         self._show_progress()
-        if self.charts_dirty:
+        if self.charts_dirty and (
+            self.ended or self.display_drawn - self.charts_drawn >= CHART_SECONDS
+        ):
             self._redraw_charts()
 
     def _redraw_charts(self) -> None:
@@ -460,6 +466,7 @@ class SimulationScreen(Screen[None]):
         if self.query_one(TabbedContent).active != "live" or self.app.screen is not self:
             return
         self.charts_dirty = False
+        self.charts_drawn = time.monotonic()
         for chart in self.query(MetricChart):
             chart.redraw()
 
