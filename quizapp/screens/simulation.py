@@ -651,12 +651,12 @@ class SimulationScreen(Screen[None]):
         axis = X_AXES[(X_AXES.index(charts[0].x_axis) + 1) % len(X_AXES)]
         for chart in charts:
             chart.x_axis = axis
-            chart.redraw()
+            chart.redraw(at_once=True)
 
     def action_toggle_loss(self) -> None:
         chart = self.query_one("#loss-chart", MetricChart)
         chart.metric = "train_loss" if chart.metric == "val_loss" else "val_loss"
-        chart.redraw()
+        chart.redraw(at_once=True)
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -111,10 +111,18 @@ class MetricChart(PlotextPlot):
     def add_points(self, label: str, points: Iterable[Any]) -> None:
         self.series.setdefault(label, []).extend(points)
 
-    def redraw(self) -> None:
-        """Draw the series again (in the background) and show them when done."""
+    def redraw(self, *, at_once: bool = False) -> None:
+        """Draw the series again and show them: in the background (while training), or
+        ``at_once`` on the UI thread, the quickest answer to a key press."""
         self._version += 1
-        if self.is_mounted and self.size.area:
+        if not (self.is_mounted and self.size.area):
+            return
+        if at_once:
+            spec = self._spec()
+            self._drawing = None
+            self._shown = (spec.version, spec.size, spec.theme, draw(spec))
+            self.refresh()
+        else:
             self._start_drawing()
 
     def _spec(self) -> ChartSpec:
