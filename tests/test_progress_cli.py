@@ -68,7 +68,7 @@ def test_stats_shows_tables_and_a_heatmap(tmp_path: Path, capsys) -> None:
         "Recent simulation runs",
     ):
         assert heading in out
-    assert "5 day(s)" in out
+    assert "5 days" in out
     heat = [line for line in out.splitlines() if line.startswith(("Mon", "Tue", "Wed", "Sun"))]
     assert len(heat) == 4 and any(c in "".join(heat) for c in "░▒▓█")
     assert "Noise falls as 1/B (must have)" in out

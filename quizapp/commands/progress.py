@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quizapp.wording import plural
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
@@ -380,13 +382,13 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
     overview.add_row("Reviews today", str(report["reviews_today"]))
     today_note = "" if streak["reviewed_today"] or not streak["current"] else " (review today!)"
     overview.add_row(
-        "Streak", f"{streak['current']} day(s){today_note}; longest {streak['longest']}"
+        "Streak", f"{plural(streak['current'], 'day')}{today_note}; longest {streak['longest']}"
     )
     overview.add_row(
         "All time",
-        f"{totals['attempts']:,} answers on {totals['questions_seen']:,} questions "
+        f"{plural(totals['attempts'], 'answer')} on {plural(totals['questions_seen'], 'question')} "
         f"({totals['questions_in_decks']:,} in your decks); "
-        f"{totals['simulation_runs']:,} simulation run(s)",
+        f"{plural(totals['simulation_runs'], 'simulation run')}",
     )
     out.print(overview)
 
@@ -506,8 +508,9 @@ def export_progress(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _fail(str(exc))
     _console().print(
-        f"Exported {counts['attempts']} attempts, {counts['cards']} schedules, "
-        f"{counts['review_log']} reviews and {counts['sim_runs']} simulation runs to {path}."
+        f"Exported {plural(counts['attempts'], 'attempt')}, "
+        f"{plural(counts['cards'], 'schedule')}, {plural(counts['review_log'], 'review')} and "
+        f"{plural(counts['sim_runs'], 'simulation run')} to {path}."
     )
     return 0
 
@@ -530,13 +533,15 @@ def import_progress(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not report.added_anything:
         out.print(
-            f"Nothing new in {path}: its {report.attempts_present} attempts and "
-            f"{report.sim_runs_present} simulation runs are already here."
+            f"Nothing new in {path}: its {plural(report.attempts_present, 'attempt')} and "
+            f"{plural(report.sim_runs_present, 'simulation run')} are already here."
         )
         return 0
     out.print(
-        f"Imported {report.attempts_added} attempts ({report.attempts_present} already here), "
-        f"{report.sim_runs_added} simulation runs and {report.settings_added} settings from "
+        f"Imported {plural(report.attempts_added, 'attempt')} "
+        f"({report.attempts_present} already here), "
+        f"{plural(report.sim_runs_added, 'simulation run')} and "
+        f"{plural(report.settings_added, 'setting')} from "
         f"{path}.",
         soft_wrap=True,
     )
@@ -564,7 +569,8 @@ def backup_progress(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     size = saved.stat().st_size
     _console().print(
-        f"Backed up {attempts} attempts to {saved} ({size / 1024:.0f} KiB, integrity checked). "
+        f"Backed up {plural(attempts, 'attempt')} to {saved} "
+        f"({size / 1024:.0f} KiB, integrity checked). "
         f"Restore by copying it over {store.path} while quizapp is closed.",
         soft_wrap=True,
     )
@@ -659,8 +665,9 @@ def run_doctor(args: argparse.Namespace) -> int:
         totals = store.totals()
         line(
             True,
-            f"Records: {totals.attempts} attempts on {totals.questions_seen} questions, "
-            f"{totals.sim_runs} simulation runs",
+            f"Records: {plural(totals.attempts, 'attempt')} on "
+            f"{plural(totals.questions_seen, 'question')}, "
+            f"{plural(totals.sim_runs, 'simulation run')}",
         )
         stale = [r for r in store.stale_sim_runs() if datetime.now(UTC) - r.started > STALE_RUN_AGE]
         if stale and args.repair:
