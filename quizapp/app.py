@@ -141,10 +141,10 @@ class QuizApp(App[int]):
         else:
             return
         self._open_store()
-        freeze_startup_objects()
         self.data_ready.set()
         self._tell_startup_notices()
         self.screen.post_message(StoreChanged())
+        self.screen.call_after_refresh(freeze_startup_objects)
         pending, self._pending_actions = self._pending_actions, []
         for action in pending:
             self.call_later(action)
