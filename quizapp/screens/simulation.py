@@ -308,7 +308,6 @@ class SimulationScreen(Screen[None]):
         self.started_at = time.monotonic()
         self._set_status(Content.from_markup("Starting $name…", name=experiment.title))
         self.action_show_tab("live")
-        _prepare_spawn()
         self.requested = (experiment.name, values, seed, device)
         self.worker = self._train(experiment.name, values, seed, device)
         self.refresh_bindings()
@@ -790,22 +789,6 @@ class SimulationScreen(Screen[None]):
         if action == "cancel":
             return self.is_training
         return True
-
-
-def _prepare_spawn() -> None:
-    """Start multiprocessing's resource tracker with the real stdout/stderr in place.
-
-    Textual swaps sys.stdout/stderr for objects without a usable file descriptor; if the
-    tracker is first started then (creating the runner's queue does it), spawning fails with
-    "bad value(s) in fds_to_keep" (Textual #3593)."""
-    import contextlib
-    import multiprocessing.resource_tracker
-    import sys
-
-    out = sys.__stdout__ if sys.__stdout__ is not None else sys.stdout
-    err = sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        multiprocessing.resource_tracker.ensure_running()
 
 
 # How much lower the training process's CPU priority is than the UI's: when they compete for
