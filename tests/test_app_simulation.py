@@ -53,9 +53,7 @@ async def test_simulation_from_a_question_trains_and_is_stored(tmp_path: Path) -
             1,
             600,
         )
-        assert "eight times as many updates" in str(
-            screen.query_one("#look-for", Static).content
-        )
+        assert "eight times as many updates" in str(screen.query_one("#look-for", Static).content)
         screen.query_one("#prediction", Input).value = "batch 32 wins per epoch"
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: screen.ended)
