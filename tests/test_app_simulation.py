@@ -188,3 +188,37 @@ async def test_a_failed_simulation_is_a_message_and_is_recorded(tmp_path: Path) 
         (run,) = store.sim_runs()
     assert run.status == "failed" and run.device == "mps"
     assert "mps" in run.summary["reason"]
+
+
+async def test_arrowing_through_experiments_then_a_grid_search_shows_its_heat_map(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path)
+    async with running(app, size=(120, 50)) as pilot:
+        app.open_simulation()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SimulationScreen)
+        # Faster than the form can be rebuilt: must leave exactly one form, for the last one.
+        await pilot.press(*["down"] * 7, "up", "up")
+        await pilot.pause()
+        assert screen.experiment_name == "grid-search"
+        assert len(screen.query(ParamForm)) == 1
+        form = screen.query_one(ParamForm)
+        for name, value in {
+            "batch_sizes": "16, 64",
+            "lrs": "0.01, 0.1",
+            "epochs": "1",
+            "n_examples": "600",
+        }.items():
+            form.query_one(f"#param-{name}", Input).value = value
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: screen.ended)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.failed is None
+        charts = screen.query_one("#result-charts")
+        assert charts.display and charts.children
+        titles = [str(getattr(w.content, "title", "")) for w in charts.query(Static)]
+        assert "Final validation loss per batch size and learning rate" in titles

@@ -94,6 +94,7 @@ class SimulationScreen(Screen[None]):
         self.started_at: float = 0.0
         self.total_updates = 0
         self.done_updates: dict[str, int] = {}
+        self.warned_unstable = False  # one divergence/OOM toast per experiment
         self.marked: set[int] = set()
         self.history_ids: list[int] = []
         self.failed: str | None = None
@@ -154,6 +155,7 @@ class SimulationScreen(Screen[None]):
                     yield MetricChart("val_loss", id="loss-chart")
                     yield MetricChart("val_acc", id="acc-chart")
                 yield RunsTable(id="runs")
+                yield Vertical(id="result-charts")
                 yield Static(id="observations", classes="panel")
             with TabPane("Past runs", id="history"):
                 yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
@@ -165,7 +167,7 @@ class SimulationScreen(Screen[None]):
                 )
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         from quizapp.app import freeze_startup_objects
         from sims.registry import list_experiments
 
@@ -193,7 +195,7 @@ class SimulationScreen(Screen[None]):
             name = names[0]
         if name is not None:
             options.highlighted = names.index(name)
-            self._select_experiment(name, self.preset)
+            await self._select_experiment(name, self.preset)
         self._load_history()
         self._update_title()
         freeze_startup_objects()  # the plotting and experiment modules just loaded
@@ -225,11 +227,11 @@ class SimulationScreen(Screen[None]):
     # --- setup ----------------------------------------------------------------------------
 
     @on(OptionList.OptionHighlighted, "#experiments")
-    def _experiment_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    async def _experiment_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         name = event.option.id
         if name and name != self.experiment_name:
             preset = self.preset if self.question and name == self._preset_experiment() else {}
-            self._select_experiment(name, preset)
+            await self._select_experiment(name, preset)
 
     @on(OptionList.OptionSelected, "#experiments")
     def _experiment_selected(self) -> None:
@@ -242,14 +244,15 @@ class SimulationScreen(Screen[None]):
             return self.question.simulation.experiment
         return None
 
-    def _select_experiment(self, name: str, values: dict[str, Any]) -> None:
+    async def _select_experiment(self, name: str, values: dict[str, Any]) -> None:
         self.experiment_name = name
         experiment = self._experiment()
         if experiment is None:
             return
         holder = self.query_one("#form-holder", Vertical)
-        holder.remove_children()
-        holder.mount(ParamForm(experiment, values, id="form"))
+        # Awaited, so that arrowing quickly through the list never leaves two forms behind.
+        await holder.remove_children()
+        await holder.mount(ParamForm(experiment, values, id="form"))
         holder.border_title = "Parameters"
         holder.border_subtitle = "checked as you type"
         preset = self.question.simulation if self.question is not None else None
@@ -428,11 +431,14 @@ class SimulationScreen(Screen[None]):
                 row.status = event.status
                 touched.add(event.label)
                 status_changed = True
-                if event.status in ("diverged", "oom"):
+                if event.status in ("diverged", "oom") and not self.warned_unstable:
+                    # One toast per experiment: a grid search may diverge in many cells, and
+                    # the runs table already shows each run's status.
+                    self.warned_unstable = True
                     what = "diverged" if event.status == "diverged" else "ran out of memory"
                     reason = f": {event.summary.reason}" if event.summary.reason else ""
                     self.notify(
-                        f"Run {event.label} {what}{reason}",
+                        f"Run {event.label} {what}{reason}. The runs table marks any others.",
                         severity="warning",
                         timeout=8,
                         markup=False,
@@ -542,6 +548,7 @@ class SimulationScreen(Screen[None]):
                 ),
                 None,
             )
+        self._show_result_charts([result])
         self._show_observations(result.observations)
         self.query_one(ProgressBar).display = False
         seconds = time.monotonic() - self.started_at
@@ -598,6 +605,24 @@ class SimulationScreen(Screen[None]):
     def _set_status(self, content: Content) -> None:
         self.query_one("#run-status", Static).update(content)
 
+    def _show_result_charts(self, results: Iterable[Any]) -> None:
+        """Draw the charts each experiment describes (heat map, ladder, bars) under the runs."""
+        from quizapp.widgets.experiment_chart import ExperimentChart, chart_widget
+
+        holder = self.query_one("#result-charts", Vertical)
+        holder.remove_children()
+        widgets = [
+            chart_widget(chart)
+            for result in results
+            for chart in result.extras.get("charts", [])
+            if isinstance(chart, dict)
+        ]
+        for widget in widgets:
+            if isinstance(widget, ExperimentChart):
+                widget.add_class("plot")
+        holder.mount_all(widgets)
+        holder.display = bool(widgets)
+
     def _show_observations(self, observations: Iterable[str]) -> None:
         panel = self.query_one("#observations", Static)
         items = list(observations)
@@ -614,6 +639,8 @@ class SimulationScreen(Screen[None]):
         bar.display = True
         self.total_updates = 0
         self.done_updates = {}
+        self.warned_unstable = False
+        self._show_result_charts([])
         self._show_observations([])
 
     def action_cancel(self) -> None:
@@ -726,6 +753,7 @@ class SimulationScreen(Screen[None]):
         self._reset_live()
         table = self.query_one(RunsTable)
         observations: list[str] = []
+        results: list[ExperimentResult] = []
         titles = []
         for run_id in run_ids:
             run = self._saved_run(run_id)
@@ -759,10 +787,12 @@ class SimulationScreen(Screen[None]):
                 row.total_updates = record.updates_per_epoch * record.epochs
                 table.show(label)
             observations += [prefix + o for o in result.observations]
+            results.append(result)
             titles.append(f"#{run_id} {result.title}")
         for chart in self.query(MetricChart):
             chart.redraw()
         self.query_one(ProgressBar).display = False
+        self._show_result_charts(results)
         self._show_observations(observations)
         if titles:
             self._set_status(
