@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Static
 from quizapp.messages import StoreChanged
 from quizapp.widgets.deck_problems import DeckProblems
 from quizapp.widgets.mastery_bars import MasteryBars, TopicBar
+from quizapp.wording import plural
 
 if TYPE_CHECKING:
     from quizapp.app import QuizApp
@@ -97,8 +98,8 @@ class HomeScreen(Screen[None]):
         self.query_one("#title-bar", Static).update(
             Content.from_markup(
                 "[b]quizapp[/b]  [$text-muted]$n · $d · f1 help · ctrl+p commands[/]",
-                n=_plural(len(questions), "question"),
-                d=_plural(decks, "deck"),
+                n=plural(len(questions), "question"),
+                d=plural(decks, "deck"),
             )
         )
         self._show_today(summary)
@@ -185,7 +186,3 @@ class HomeScreen(Screen[None]):
                 )
             )
         self.query_one("#recent", Static).update(Content("\n").join(lines))
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Static
 from quizapp.widgets.mastery_bars import MasteryBars, TopicBar
 from quizapp.widgets.review_heatmap import ReviewHeatmap
 from quizapp.widgets.score_trend import ScoreTrend
+from quizapp.wording import plural
 
 if TYPE_CHECKING:
     from quizapp.app import QuizApp
@@ -120,10 +121,10 @@ class ProgressScreen(Screen[None]):
             since = totals.first.astimezone(tz).strftime("%d %b %Y")
             line = Content.from_markup(
                 "[b]Progress[/b]  $a to $q since $since · $r",
-                a=_plural(totals.attempts, "answer"),
-                q=_plural(totals.questions_seen, "question"),
+                a=plural(totals.attempts, "answer"),
+                q=plural(totals.questions_seen, "question"),
                 since=since,
-                r=_plural(totals.sim_runs, "simulation run"),
+                r=plural(totals.sim_runs, "simulation run"),
             )
         else:
             line = Content.from_markup(
@@ -183,7 +184,3 @@ class ProgressScreen(Screen[None]):
         if not self.run_ids or not 0 <= table.cursor_row < len(self.run_ids):
             return
         self.quiz.open_saved_run(self.run_ids[table.cursor_row])
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
