@@ -370,17 +370,7 @@ class SimulationScreen(Screen[None]):
                 self.query_one(RunsTable).show(row.label)
         self._set_status(Content.from_markup("[b $warning]Cancelled.[/] Nothing more to save."))
         if self.run_id is not None:
-            run_id = self.run_id
-            self.quiz.store_call(
-                "save the simulation result",
-                lambda s: s.finish_sim_run(
-                    run_id,
-                    "cancelled",
-                    summary={"reason": "cancelled before any result"},
-                    finished=self.quiz.now(),
-                ),
-                None,
-            )
+            self._finish_run("cancelled", {"reason": "cancelled before any result"})
             self._load_history()
 
     @on(SimulationEvents)
@@ -535,19 +525,7 @@ class SimulationScreen(Screen[None]):
                 for r in result.runs
             ],
         }
-        if self.run_id is not None:
-            run_id = self.run_id
-            self.quiz.store_call(
-                "save the simulation result",
-                lambda s: s.finish_sim_run(
-                    run_id,
-                    status,
-                    summary=summary,
-                    result=result.to_json(),
-                    finished=self.quiz.now(),
-                ),
-                None,
-            )
+        self._finish_run(status, summary, result.to_json())
         self._show_result_charts([result])
         self._show_observations(result.observations)
         self.query_one(ProgressBar).display = False
@@ -572,15 +550,8 @@ class SimulationScreen(Screen[None]):
         self.notify(reason, title="Simulation failed", severity="error", timeout=15, markup=False)
         self._set_status(Content.from_markup("[b $error]Failed:[/] $reason", reason=reason))
         summary = {"reason": reason, "details": details}
-        run_id = self.run_id
-        if run_id is not None:
-            self.quiz.store_call(
-                "save the simulation result",
-                lambda s: s.finish_sim_run(
-                    run_id, "failed", summary=summary, finished=self.quiz.now()
-                ),
-                None,
-            )
+        if self.run_id is not None:
+            self._finish_run("failed", summary)
         elif self.requested is not None:
             # It failed before it started (e.g. the device is not available): keep a record.
             name, params, seed, device = self.requested
@@ -601,6 +572,21 @@ class SimulationScreen(Screen[None]):
             )
         self.run_id = None
         self._load_history()
+
+    def _finish_run(
+        self, status: str, summary: dict[str, Any], result: dict[str, Any] | None = None
+    ) -> None:
+        """Record how the stored run ended; a database problem becomes a message."""
+        run_id = self.run_id
+        if run_id is None:
+            return
+        self.quiz.store_call(
+            "save the simulation result",
+            lambda s: s.finish_sim_run(
+                run_id, status, summary=summary, result=result, finished=self.quiz.now()
+            ),
+            None,
+        )
 
     def _set_status(self, content: Content) -> None:
         self.query_one("#run-status", Static).update(content)
@@ -656,16 +642,8 @@ class SimulationScreen(Screen[None]):
             self.worker.cancel()
         if not self.ended and self.run_id is not None:
             # The app is closing mid-run: the worker stops the child, the record says so.
-            run_id = self.run_id
-            self.quiz.store_call(
-                "save the simulation result",
-                lambda s: s.finish_sim_run(
-                    run_id,
-                    "interrupted",
-                    summary={"reason": "quizapp was closed while the simulation trained"},
-                    finished=self.quiz.now(),
-                ),
-                None,
+            self._finish_run(
+                "interrupted", {"reason": "quizapp was closed while the simulation trained"}
             )
 
     # --- charts -----------------------------------------------------------------------------
