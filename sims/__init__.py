@@ -42,8 +42,7 @@ Events -- ``sims.events`` (picklable dataclasses, in stream order)::
     ExperimentStarted(experiment, title, device, seed, params)
     RunStarted(label, index, config, device, updates_per_epoch, total_updates,
                train_examples, val_examples)
-    RunProgress(label, epoch, update, examples, seconds, train_loss, val_loss, val_acc,
-                train_acc, lr, extra)           # every evaluation; the first at update 0
+    RunProgress(HistoryPoint fields..., label=)  # every evaluation; the first at update 0
     RunTick(label, epoch, update, examples, seconds, total_updates)   # <= 4/s, no metrics
     RunFinished(label, status "ok"|"diverged"|"oom"|"cancelled", summary: RunSummary,
                 record: RunRecord)

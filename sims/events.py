@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sims.results import ExperimentResult, RunRecord, RunStatus, RunSummary
+from sims.results import ExperimentResult, HistoryPoint, RunRecord, RunStatus, RunSummary
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,10 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
-class RunProgress:
-    """An evaluation point (the same numbers as the run's history)."""
+class RunProgress(HistoryPoint):
+    """An evaluation point of one run: the run's history entry, with the run's label."""
 
-    label: str
-    epoch: float
-    update: int
-    examples: int
-    seconds: float
-    train_loss: float
-    val_loss: float
-    val_acc: float
-    train_acc: float | None = None
-    lr: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)
+    label: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)

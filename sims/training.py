@@ -321,7 +321,7 @@ class _TrainingRun:
             extra=extra,
         )
         self.history.append(point)
-        self.emit(RunProgress(self.label, **asdict(point)))
+        self.emit(RunProgress(**asdict(point), label=self.label))
         self.model.train()
         if self.update == 0:
             self.reference_loss = max(train_loss, 1e-3)
