@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from quizapp import scheduling
-from quizapp.grading import Rating
+from quizapp.domain import scheduling
+from quizapp.domain.grading import Rating
 from quizapp.store import EXPORT_FORMAT, SCHEMA_VERSION, Store
 
 TOPICS = ("batch-size", "epochs", "learning-rate", "tuning", "diagnostics")

@@ -7,12 +7,12 @@ from pathlib import Path
 from textual.widgets import Input, Static, TextArea
 from tui_support import Clock, make_app, running
 
-from quizapp.grading import Rating
-from quizapp.screens.home import HomeScreen
-from quizapp.screens.review import ReviewScreen
+from quizapp.domain.grading import Rating
 from quizapp.store import Store
-from quizapp.widgets.rating_bar import RatingBar
-from quizapp.widgets.rubric_checklist import RubricChecklist
+from quizapp.tui.screens.home import HomeScreen
+from quizapp.tui.screens.review import ReviewScreen
+from quizapp.tui.widgets.rating_bar import RatingBar
+from quizapp.tui.widgets.rubric_checklist import RubricChecklist
 
 
 def stored_attempts(tmp_path: Path, question_id: str) -> list:

@@ -9,14 +9,14 @@ from rich.console import Console
 from textual.widgets import DataTable, Static
 from tui_support import BROKEN_DECK, START, Clock, make_app, running, write_deck
 
-from quizapp.app import QuizApp
-from quizapp.screens.browse import BrowseScreen
-from quizapp.screens.help import HelpScreen
-from quizapp.screens.home import HomeScreen
-from quizapp.screens.progress import ProgressScreen
-from quizapp.screens.review import ReviewScreen
-from quizapp.widgets.deck_problems import DeckProblems
-from quizapp.widgets.review_heatmap import ReviewHeatmap
+from quizapp.tui.app import QuizApp
+from quizapp.tui.screens.browse import BrowseScreen
+from quizapp.tui.screens.help import HelpScreen
+from quizapp.tui.screens.home import HomeScreen
+from quizapp.tui.screens.progress import ProgressScreen
+from quizapp.tui.screens.review import ReviewScreen
+from quizapp.tui.widgets.deck_problems import DeckProblems
+from quizapp.tui.widgets.review_heatmap import ReviewHeatmap
 
 
 def plain(widget: Static) -> str:

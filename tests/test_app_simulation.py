@@ -8,11 +8,11 @@ from pathlib import Path
 from textual.widgets import Input, Static
 from tui_support import make_app, running
 
-from quizapp.screens.simulation import SimulationScreen
 from quizapp.store import Store
-from quizapp.widgets.metric_chart import MetricChart
-from quizapp.widgets.param_form import ParamForm
-from quizapp.widgets.runs_table import RunsTable
+from quizapp.tui.screens.simulation import SimulationScreen
+from quizapp.tui.widgets.metric_chart import MetricChart
+from quizapp.tui.widgets.param_form import ParamForm
+from quizapp.tui.widgets.runs_table import RunsTable
 
 
 def process_gone(pid: int) -> bool:

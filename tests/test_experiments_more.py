@@ -373,7 +373,7 @@ async def test_app_widgets_draw_every_chart_kind() -> None:
     from textual.containers import VerticalScroll
     from textual.widgets import Static
 
-    from quizapp.widgets.experiment_chart import ExperimentChart, chart_widget
+    from quizapp.tui.widgets.experiment_chart import ExperimentChart, chart_widget
 
     finder = run("lr-finder", {"num_steps": 40, "check_epochs": 0, "n_examples": 2000})
     speed = run("throughput", {"batch_sizes": [1, 64], "steps": 5})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from questions.model import NumericAnswer, RubricPoint
-from quizapp.grading import Rating, grade_numeric, grade_rubric, parse_number, rubric_score
-from quizapp.grading import suggest_rating as suggest
+from quizapp.domain.grading import Rating, grade_numeric, grade_rubric, parse_number, rubric_score
+from quizapp.domain.grading import suggest_rating as suggest
 
 
 def rubric(n: int, must: tuple[int, ...] = ()) -> tuple[RubricPoint, ...]:

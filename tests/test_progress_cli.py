@@ -10,7 +10,7 @@ import pytest
 
 from questions.model import Question, QuestionKind, RubricPoint
 from quizapp.cli import main
-from quizapp.grading import Rating, grade_rubric
+from quizapp.domain.grading import Rating, grade_rubric
 from quizapp.store import Store
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)

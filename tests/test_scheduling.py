@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from fsrs import State
 
-from quizapp.grading import Rating
-from quizapp.scheduling import (
+from quizapp.domain.grading import Rating
+from quizapp.domain.scheduling import (
     card_id_for,
     compute_streak,
     day_start,

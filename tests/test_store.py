@@ -18,16 +18,16 @@ import pytest
 from sqlite_utils import Database
 
 from questions.model import NumericAnswer, Question, QuestionKind, RubricPoint
-from quizapp.grading import Rating, grade_numeric, grade_rubric
-from quizapp.scheduling import review
+from quizapp.domain.grading import Rating, grade_numeric, grade_rubric
+from quizapp.domain.scheduling import review
 from quizapp.store import (
     SCHEMA_VERSION,
     Store,
     StoreBusyError,
     StoreError,
-    migrate,
     repair,
 )
+from quizapp.store.schema import migrate
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -186,7 +186,7 @@ KILL_SCRIPT = textwrap.dedent(
     from datetime import UTC, datetime
     from pathlib import Path
     from questions.model import NumericAnswer, Question, QuestionKind, RubricPoint
-    from quizapp.grading import grade_rubric
+    from quizapp.domain.grading import grade_rubric
     from quizapp.store import Store
 
     q = Question(id="kill-1", topic="epochs", difficulty=1, kind=QuestionKind.OPEN,
@@ -316,7 +316,7 @@ WRITER_SCRIPT = textwrap.dedent(
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
     from questions.model import NumericAnswer, Question, QuestionKind, RubricPoint
-    from quizapp.grading import grade_rubric
+    from quizapp.domain.grading import grade_rubric
     from quizapp.store import Store
 
     name = sys.argv[2]
@@ -622,7 +622,7 @@ def _populate(store: Store) -> None:
 
 
 def _stats(store: Store) -> dict:
-    from quizapp.commands.progress import collect_stats
+    from quizapp.cli.progress import collect_stats
 
     topics = {"q0": "batch-size", "q1": "epochs", "q2": "batch-size", "q9": "tuning"}
     report = collect_stats(store, topics, T0 + timedelta(days=8), BERLIN, weeks=4)

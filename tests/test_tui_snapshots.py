@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from tui_support import START, Clock, fixture_library, make_app
 
 from questions.loader import Library
-from quizapp.grading import Rating, grade_numeric, grade_rubric
+from quizapp.domain.grading import Rating, grade_numeric, grade_rubric
 from quizapp.store import Store
 
 SIZE = (100, 30)

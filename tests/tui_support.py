@@ -11,8 +11,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from questions.loader import Library, load_library
-from quizapp.app import QuizApp
-from quizapp.library import check_preset
+from quizapp.services.library import check_preset
+from quizapp.tui.app import QuizApp
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from questions.loader import Library, load_library
-from quizapp.paths import data_home, user_decks_dir
+from quizapp.store.paths import data_home, user_decks_dir
 
 
 def check_preset(experiment: str, params: dict[str, Any]) -> list[str]:

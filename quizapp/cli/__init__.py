@@ -1,6 +1,6 @@
 """The ``quizapp`` command: no arguments starts the app; subcommands are grouped by feature.
 
-Each feature lives in a module under ``quizapp.commands`` that exposes
+Each feature lives in a module of this package that exposes
 ``register(subparsers, common)``; registering must stay cheap (no torch import).
 """
 
@@ -15,9 +15,9 @@ from quizapp import __version__
 
 # Feature modules, each adding its own subcommands.
 COMMAND_MODULES: tuple[str, ...] = (
-    "quizapp.commands.deck",
-    "quizapp.commands.progress",
-    "quizapp.commands.sim",
+    "quizapp.cli.deck",
+    "quizapp.cli.progress",
+    "quizapp.cli.sim",
 )
 
 
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from quizapp.app import run
+    from quizapp.tui.app import run
 
     return run(home=args.home, extra_decks=args.deck)
 

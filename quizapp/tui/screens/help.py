@@ -14,20 +14,20 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from quizapp.app import KEYMAP_FILE
+from quizapp.tui.app import KEYMAP_FILE
 
 if TYPE_CHECKING:
-    from quizapp.app import QuizApp
+    from quizapp.tui.app import QuizApp
 
 # (section title, "module:Class") in the order a new user meets them.
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("Everywhere", "quizapp.app:QuizApp"),
-    ("Home", "quizapp.screens.home:HomeScreen"),
-    ("Review and practice", "quizapp.screens.review:ReviewScreen"),
-    ("Rubric checklist (after reveal)", "quizapp.widgets.rubric_checklist:RubricChecklist"),
-    ("Browse", "quizapp.screens.browse:BrowseScreen"),
-    ("Simulation", "quizapp.screens.simulation:SimulationScreen"),
-    ("Progress", "quizapp.screens.progress:ProgressScreen"),
+    ("Everywhere", "quizapp.tui.app:QuizApp"),
+    ("Home", "quizapp.tui.screens.home:HomeScreen"),
+    ("Review and practice", "quizapp.tui.screens.review:ReviewScreen"),
+    ("Rubric checklist (after reveal)", "quizapp.tui.widgets.rubric_checklist:RubricChecklist"),
+    ("Browse", "quizapp.tui.screens.browse:BrowseScreen"),
+    ("Simulation", "quizapp.tui.screens.simulation:SimulationScreen"),
+    ("Progress", "quizapp.tui.screens.progress:ProgressScreen"),
 )
 
 INTRO = (

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from questions.model import RubricPoint
-from quizapp.messages import RubricChanged
+from quizapp.tui.messages import RubricChanged
 
 MAX_KEYED_POINTS = 9
 

@@ -15,14 +15,14 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from quizapp.widgets.mastery_bars import MasteryBars, TopicBar
-from quizapp.widgets.review_heatmap import ReviewHeatmap
-from quizapp.widgets.score_trend import ScoreTrend
-from quizapp.wording import plural
+from quizapp.domain.wording import plural
+from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
+from quizapp.tui.widgets.review_heatmap import ReviewHeatmap
+from quizapp.tui.widgets.score_trend import ScoreTrend
 
 if TYPE_CHECKING:
-    from quizapp.app import QuizApp
     from quizapp.store import DayCount, MissedPoint, SimRun, Summary, Totals, TrendPoint
+    from quizapp.tui.app import QuizApp
 
 HEATMAP_WEEKS = 53
 TREND_WEEKS = 12

@@ -17,11 +17,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from questions.model import Question, QuestionKind
-from quizapp.screens.review import difficulty_dots, humanize_delta
+from quizapp.tui.screens.review import difficulty_dots, humanize_delta
 
 if TYPE_CHECKING:
-    from quizapp.app import QuizApp
     from quizapp.store import Attempt, MissedPoint
+    from quizapp.tui.app import QuizApp
 
 HISTORY_SHOWN = 8
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quizapp.wording import plural
+from quizapp.domain.wording import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -153,8 +153,8 @@ def _open(args: argparse.Namespace) -> Store:
     """Open the store, showing its notices (e.g. a damaged file moved aside) on stderr."""
     from rich.text import Text
 
-    from quizapp.paths import data_home
     from quizapp.store import Store
+    from quizapp.store.paths import data_home
 
     store = Store.open(data_home(args.home))
     for notice in store.notices:
@@ -165,7 +165,7 @@ def _open(args: argparse.Namespace) -> Store:
 def _timezone(name: str | None) -> tzinfo:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from quizapp.store import local_timezone
+    from quizapp.services.clock import local_timezone
 
     if not name:
         return local_timezone()
@@ -182,7 +182,7 @@ def _timezone(name: str | None) -> tzinfo:
 
 
 def show_stats(args: argparse.Namespace) -> int:
-    from quizapp.library import load
+    from quizapp.services.library import load
     from quizapp.store import StoreError
 
     if not 1 <= args.weeks <= 520:
@@ -606,9 +606,9 @@ def run_doctor(args: argparse.Namespace) -> int:
 
     from rich.text import Text
 
-    from quizapp.library import load
-    from quizapp.paths import data_home, database_path
+    from quizapp.services.library import load
     from quizapp.store import SCHEMA_VERSION, StoreError, repair
+    from quizapp.store.paths import data_home, database_path
 
     out = _console()
     problems = 0

@@ -34,7 +34,7 @@ from functools import lru_cache
 from fsrs import Card, ReviewLog, Scheduler
 from fsrs import Rating as FsrsRating
 
-from quizapp.grading import Rating
+from quizapp.domain.grading import Rating
 
 DEFAULT_RETENTION = 0.9
 RETENTION_RANGE = (0.70, 0.99)

@@ -8,7 +8,7 @@ from typing import Any
 from textual.message import Message
 from textual.widget import Widget
 
-from quizapp.grading import Rating
+from quizapp.domain.grading import Rating
 
 
 class RubricChanged(Message):

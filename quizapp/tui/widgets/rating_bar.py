@@ -9,8 +9,8 @@ from textual.events import Click
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from quizapp.grading import Rating
-from quizapp.messages import RatingChosen
+from quizapp.domain.grading import Rating
+from quizapp.tui.messages import RatingChosen
 
 RATING_HINTS = {
     Rating.AGAIN: "forgot: see it again soon",

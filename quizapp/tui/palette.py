@@ -11,7 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
 if TYPE_CHECKING:
-    from quizapp.app import QuizApp
+    from quizapp.tui.app import QuizApp
 
 Command = tuple[str, str, Callable[[], object]]  # title, help, callback
 PROMPT_SHOWN = 70  # characters of a question's prompt shown in the palette

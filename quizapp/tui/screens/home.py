@@ -12,14 +12,14 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
-from quizapp.messages import StoreChanged
-from quizapp.widgets.deck_problems import DeckProblems
-from quizapp.widgets.mastery_bars import MasteryBars, TopicBar
-from quizapp.wording import plural
+from quizapp.domain.wording import plural
+from quizapp.tui.messages import StoreChanged
+from quizapp.tui.widgets.deck_problems import DeckProblems
+from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 
 if TYPE_CHECKING:
-    from quizapp.app import QuizApp
     from quizapp.store import DayCount, SimRun, Summary
+    from quizapp.tui.app import QuizApp
 
 
 class HomeScreen(Screen[None]):

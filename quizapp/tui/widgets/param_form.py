@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.events import DescendantFocus
 from textual.widgets import Input, Label, Select, Static
 
-from quizapp.messages import ParamsChanged
+from quizapp.tui.messages import ParamsChanged
 
 if TYPE_CHECKING:
     from sims.params import Param

@@ -1,7 +1,7 @@
 """The progress database: the one module that talks SQL.
 
 Everything quizapp remembers lives in one SQLite file, ``progress.db`` in the data directory
-(``quizapp.paths``: ``--home`` beats ``$QUIZAPP_HOME`` beats the platform's user data folder).
+(``quizapp.store.paths``: ``--home`` beats ``$QUIZAPP_HOME`` beats the platform's user data folder).
 WAL journal, ``synchronous=FULL``, a busy timeout and foreign keys are set on every
 connection. Timestamps are stored as UTC epoch milliseconds; anything "per day" takes the
 user's ``tz`` so days follow local midnight (DST included).
@@ -30,7 +30,7 @@ Attempts (each committed in its own transaction with the new FSRS card and revie
     store.record_attempt(question, grade, rating, *, answer, started, submitted,
                          mode="review", seconds=None) -> Attempt
         question: anything with .id, .content_hash, .rubric (RubricPoint(text, must_have));
-        grade: quizapp.grading.Grade from grade_rubric / grade_numeric; rating: the rating
+        grade: quizapp.domain.grading.Grade from grade_rubric / grade_numeric; rating: the rating
         the user chose (may differ from grade.suggested); started/submitted: aware
         datetimes; mode "review" | "practice"; seconds: time spent (default submitted -
         started).
@@ -76,32 +76,27 @@ Your data::
     store.stale_sim_runs() -> list[SimRun];  store.mark_interrupted_runs(started_before) -> int
     store.seen_question_ids() -> set[str]
     repair(home) -> list[str]                   (move a damaged database aside, salvage rows)
-    local_timezone() -> tzinfo                  ($TZ, /etc/localtime, else the fixed offset)
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import math
 import os
 import sqlite3
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
+from typing import Any, Literal
 
 from fsrs import Card, State
 from sqlite_utils import Database
 
-from quizapp import scheduling
-from quizapp.grading import Grade, Rating
-from quizapp.paths import data_home, database_path
-from quizapp.scheduling import (
+from quizapp.domain import scheduling
+from quizapp.domain.grading import Grade, Rating
+from quizapp.domain.scheduling import (
     DEFAULT_NEW_PER_DAY,
     DEFAULT_RETENTION,
     NEW_PER_DAY_RANGE,
@@ -114,527 +109,36 @@ from quizapp.scheduling import (
     local_day,
     to_ms,
 )
-
-__all__ = [
-    "Attempt",
-    "DayCount",
-    "DueCounts",
-    "ImportReport",
-    "MissedPoint",
-    "PointResult",
-    "Settings",
-    "SimRun",
-    "Store",
-    "StoreBusyError",
-    "StoreError",
-    "Summary",
-    "TopicMastery",
-    "Totals",
-    "TrendPoint",
-    "local_timezone",
-    "repair",
-]
-
-EXPORT_FORMAT = "quizapp-progress"
-MODES = ("review", "practice")
-SIM_STATUSES = ("running", "ok", "diverged", "oom", "cancelled", "failed", "interrupted")
-RECENT_ATTEMPTS = 3  # how many of a question's latest scores count towards its mastery
-
-# SQLite primary result codes we explain to the user.
-_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
-
-
-class StoreError(Exception):
-    """A problem with the progress database, worded for the user (say ``str(err)``)."""
-
-
-class StoreBusyError(StoreError):
-    """Another program held the database lock for longer than the busy timeout."""
-
-
-# --- schema -----------------------------------------------------------------------------
-
-# Ordered migrations: MIGRATIONS[i] takes a database from version i to i + 1. Never edit a
-# released one; append a new one instead, so any older database opens without loss.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: first release.
-    (
-        """CREATE TABLE settings (
-            key TEXT PRIMARY KEY,
-            value TEXT NOT NULL
-        )""",
-        # Rubric text of every question version ever answered (keyed by content hash), so an
-        # old attempt still shows the points as they read when it was graded.
-        """CREATE TABLE rubric_points (
-            question_id TEXT NOT NULL,
-            content_hash TEXT NOT NULL,
-            point INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            must_have INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (question_id, content_hash, point)
-        ) WITHOUT ROWID""",
-        # met_mask: bit i set when rubric point i was met; rubric_size: points in that version.
-        """CREATE TABLE attempts (
-            id INTEGER PRIMARY KEY,
-            uid TEXT NOT NULL UNIQUE,
-            question_id TEXT NOT NULL,
-            content_hash TEXT NOT NULL,
-            started_ms INTEGER NOT NULL,
-            submitted_ms INTEGER NOT NULL,
-            answer TEXT NOT NULL DEFAULT '',
-            rubric_size INTEGER NOT NULL DEFAULT 0,
-            met_mask INTEGER NOT NULL DEFAULT 0,
-            score REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
-            suggested INTEGER CHECK (suggested BETWEEN 1 AND 4),
-            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
-            seconds REAL NOT NULL CHECK (seconds >= 0),
-            mode TEXT NOT NULL CHECK (mode IN ('review', 'practice'))
-        )""",
-        "CREATE INDEX attempts_submitted ON attempts (submitted_ms)",
-        "CREATE INDEX attempts_question ON attempts (question_id, submitted_ms)",
-        # The FSRS card per question, one column per field so due dates can be indexed.
-        """CREATE TABLE cards (
-            question_id TEXT PRIMARY KEY,
-            card_id INTEGER NOT NULL,
-            state INTEGER NOT NULL,
-            step INTEGER,
-            stability REAL,
-            difficulty REAL,
-            due_ms INTEGER NOT NULL,
-            last_review_ms INTEGER
-        )""",
-        "CREATE INDEX cards_due ON cards (due_ms)",
-        # card_before: the card's JSON before this review (NULL when it was new), for undo.
-        """CREATE TABLE review_log (
-            id INTEGER PRIMARY KEY,
-            attempt_id INTEGER NOT NULL UNIQUE REFERENCES attempts (id) ON DELETE CASCADE,
-            question_id TEXT NOT NULL,
-            card_id INTEGER NOT NULL,
-            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
-            reviewed_ms INTEGER NOT NULL,
-            duration_ms INTEGER,
-            card_before TEXT
-        )""",
-        "CREATE INDEX review_log_reviewed ON review_log (reviewed_ms)",
-        "CREATE INDEX review_log_question ON review_log (question_id, reviewed_ms)",
-        """CREATE TABLE sim_runs (
-            id INTEGER PRIMARY KEY,
-            uid TEXT NOT NULL UNIQUE,
-            experiment TEXT NOT NULL,
-            params TEXT NOT NULL,
-            device TEXT NOT NULL,
-            status TEXT NOT NULL,
-            seed INTEGER,
-            question_id TEXT,
-            started_ms INTEGER NOT NULL,
-            finished_ms INTEGER,
-            summary TEXT,
-            result TEXT
-        )""",
-        "CREATE INDEX sim_runs_started ON sim_runs (started_ms)",
-        "CREATE INDEX sim_runs_question ON sim_runs (question_id, started_ms)",
-    ),
-    # 2: a user's prediction before a simulation run and how it turned out; a covering index
-    # so "most missed rubric points" reads the index alone (bench/store_scale.py).
-    (
-        "ALTER TABLE sim_runs ADD COLUMN prediction TEXT",
-        "ALTER TABLE sim_runs ADD COLUMN prediction_outcome TEXT",
-        """CREATE INDEX attempts_rubric
-            ON attempts (question_id, content_hash, rubric_size, met_mask)""",
-    ),
-    # 3: the score trend reads scores from the time index alone.
-    (
-        "CREATE INDEX attempts_submitted_score ON attempts (submitted_ms, score)",
-        "DROP INDEX attempts_submitted",
-    ),
+from quizapp.store.errors import (
+    CORRUPT,
+    NOTADB,
+    StoreError,
+    explain,
+    guarded,
+    sqlite_code,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
-    """Bring the database up to ``target`` in one transaction; returns the version before."""
-    current = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if current == target:
-        return current  # the common case takes no write lock: opening never waits on a writer
-    with _write(db):
-        before = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if before > SCHEMA_VERSION:
-            raise StoreError(
-                f"this progress database was written by a newer quizapp (schema {before}; "
-                f"this version understands up to {SCHEMA_VERSION}). Upgrade quizapp; "
-                "the database was not changed."
-            )
-        for version in range(before, target):
-            for statement in MIGRATIONS[version]:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {version + 1}")
-    return before
-
-
-@contextmanager
-def _write(db: Database) -> Iterator[Database]:
-    """A write transaction that takes the write lock up front.
-
-    BEGIN IMMEDIATE waits (busy timeout) for another writer instead of failing half-way
-    through when a read transaction cannot be upgraded."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
-
-
-# --- records ----------------------------------------------------------------------------
-
-
-class RubricPointLike(Protocol):
-    @property
-    def text(self) -> str: ...
-    @property
-    def must_have(self) -> bool: ...
-
-
-class QuestionLike(Protocol):
-    """What the store needs from ``questions.model.Question``."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def content_hash(self) -> str: ...
-    @property
-    def rubric(self) -> Sequence[RubricPointLike]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PointResult:
-    index: int
-    text: str
-    must_have: bool
-    met: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    id: int
-    uid: str
-    question_id: str
-    content_hash: str
-    started: datetime
-    submitted: datetime
-    answer: str
-    met: frozenset[int]
-    rubric_size: int
-    score: float
-    suggested: Rating | None
-    rating: Rating
-    seconds: float
-    mode: str
-    points: tuple[PointResult, ...] = ()  # filled by question_history()
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    desired_retention: float = DEFAULT_RETENTION
-    new_per_day: int = DEFAULT_NEW_PER_DAY
-
-
-@dataclass(frozen=True, slots=True)
-class DueCounts:
-    now: int  # due at this moment (overdue included)
-    today: int  # due before local midnight
-    week: int  # due within the next 7 local days, today included
-
-
-@dataclass(frozen=True, slots=True)
-class DayCount:
-    day: date
-    reviews: int
-
-
-@dataclass(frozen=True, slots=True)
-class TrendPoint:
-    week: date  # Monday the local week starts
-    attempts: int
-    mean_score: float
-
-
-@dataclass(frozen=True, slots=True)
-class TopicMastery:
-    """Mastery of a topic, 0..1: the mean over its questions of retrievability x recent score
-    (a question never answered counts 0), so a topic is mastered only when most of it is
-    both remembered (FSRS) and answered well (rubric)."""
-
-    topic: str
-    questions: int
-    seen: int
-    mastery: float
-    mean_recent_score: float | None  # over the questions seen
-    mean_retrievability: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class MissedPoint:
-    question_id: str
-    text: str
-    must_have: bool
-    missed: int
-    shown: int
-
-    @property
-    def miss_rate(self) -> float:
-        return self.missed / self.shown if self.shown else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    attempts: int
-    questions_seen: int
-    sim_runs: int
-    first: datetime | None
-    last: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    due: DueCounts
-    new_remaining_today: int
-    new_available: int
-    reviews_today: int
-    streak: Streak
-    mastery: tuple[TopicMastery, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SimRun:
-    id: int
-    uid: str
-    experiment: str
-    params: dict[str, Any]
-    device: str
-    status: str
-    seed: int | None
-    question_id: str | None
-    started: datetime
-    finished: datetime | None
-    summary: Any
-    prediction: Any = None  # what the user expected before the run
-    prediction_outcome: Any = None  # how that turned out, e.g. "right" / "wrong"
-    result: Any = None  # only loaded by get_sim_run()
-
-
-@dataclass(slots=True)
-class ImportReport:
-    attempts_added: int = 0
-    attempts_present: int = 0
-    sim_runs_added: int = 0
-    sim_runs_present: int = 0
-    cards_taken: int = 0
-    cards_replayed: int = 0
-    settings_added: int = 0
-    questions: set[str] = field(default_factory=set)
-
-    @property
-    def added_anything(self) -> bool:
-        return bool(self.attempts_added or self.sim_runs_added or self.settings_added)
-
-
-# --- errors -----------------------------------------------------------------------------
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _guarded(method: Callable[Concatenate[Store, P], T]) -> Callable[Concatenate[Store, P], T]:
-    """Turn sqlite errors escaping a public method into a StoreError the user can act on."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise _explain(exc, self.path, self.busy_timeout) from exc
-
-    return wrapper
-
-
-def _code(exc: sqlite3.Error) -> int:
-    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
-
-
-def _explain(exc: sqlite3.Error, path: Path, busy_timeout: float) -> StoreError:
-    code = _code(exc)
-    if code in (_BUSY, _LOCKED) or "locked" in str(exc):
-        return StoreBusyError(
-            f"The progress database {path} is in use by another program (probably another "
-            f"quizapp writing to it) and stayed locked for {busy_timeout:g} s. Nothing was "
-            "lost; close the other program or try again."
-        )
-    if code in (_CORRUPT, _NOTADB):
-        return StoreError(
-            f"The progress database {path} is damaged ({exc}). Nothing was deleted. Run "
-            "`quizapp doctor` to check it, and `quizapp doctor --repair` to move it aside and "
-            "recover what can still be read."
-        )
-    if code == _FULL:
-        return StoreError(f"The disk holding {path} is full; free some space and try again.")
-    if code == _READONLY:
-        return StoreError(
-            f"The progress database {path} is read-only; make the file and its folder "
-            "writable, or choose another data folder with --home or QUIZAPP_HOME."
-        )
-    if code == _CANTOPEN:
-        return StoreError(
-            f"Cannot open the progress database {path}: check that the folder exists and is "
-            "writable, or choose another data folder with --home or QUIZAPP_HOME."
-        )
-    if code == _IOERR:
-        return StoreError(f"Reading or writing {path} failed ({exc}); check the disk.")
-    return StoreError(f"Database error in {path}: {exc}")
-
-
-# --- opening ----------------------------------------------------------------------------
-
-
-def _prepare_home(home: Path) -> None:
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise StoreError(
-            f"Cannot use {home} as the data folder: a file with that name is in the way. "
-            "Move it, or choose another folder with --home or QUIZAPP_HOME."
-        ) from None
-    except NotADirectoryError:
-        raise StoreError(
-            f"Cannot create the data folder {home}: part of that path is a file, not a "
-            "folder. Choose another folder with --home or QUIZAPP_HOME."
-        ) from None
-    except OSError as exc:
-        raise StoreError(
-            f"Cannot create the data folder {home}: {exc.strerror or exc}. Choose another "
-            "folder with --home or QUIZAPP_HOME."
-        ) from None
-    if not home.is_dir():
-        raise StoreError(f"The data folder {home} is not a folder.")
-    if not os.access(home, os.W_OK | os.X_OK):
-        raise StoreError(
-            f"Cannot write to the data folder {home}: permission denied. quizapp keeps your "
-            "progress there; make it writable or choose another folder with --home or "
-            "QUIZAPP_HOME."
-        )
-    db_file = database_path(home)
-    if db_file.exists() and not os.access(db_file, os.R_OK | os.W_OK):
-        raise StoreError(
-            f"Cannot read and write the progress database {db_file}: permission denied. "
-            "Make it readable and writable by you."
-        )
-
-
-def _connect(path: Path, busy_timeout: float) -> Database:
-    conn = sqlite3.connect(str(path), timeout=busy_timeout)
-    db = Database(conn, execute_plugins=False)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # Reading the schema is what reveals a file that is not a database at all.
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    if db.journal_mode != "wal":
-        db.enable_wal()
-    # FULL: a grade survives even a power cut once record_attempt() returns; grades are
-    # rare enough that the extra fsync is never felt.
-    conn.execute("PRAGMA synchronous = FULL")
-    return db
-
-
-def _aside_name(path: Path, moment: datetime) -> Path:
-    stamp = moment.strftime("%Y%m%dT%H%M%SZ")
-    candidate = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        n += 1
-    return candidate
-
-
-def _move_aside(path: Path, moment: datetime) -> Path:
-    """Rename the damaged file (and its -wal/-shm companions, which belong to it)."""
-    target = _aside_name(path, moment)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            side.rename(target.with_name(target.name + suffix))
-    path.rename(target)
-    return target
-
-
-_TABLE_ORDER = ("settings", "rubric_points", "attempts", "cards", "review_log", "sim_runs")
-
-
-def _salvage(db: Database, damaged: Path) -> dict[str, int]:
-    """Copy every row still readable from a damaged database into the fresh one."""
-    copied: dict[str, int] = {}
-    try:
-        db.execute("ATTACH DATABASE ? AS damaged", [str(damaged)])
-    except sqlite3.Error:
-        return copied
-    try:
-        for table in _TABLE_ORDER:
-            try:
-                theirs = {r[1] for r in db.execute(f"PRAGMA damaged.table_info({table})")}
-            except sqlite3.Error:
-                continue
-            ours = [r[1] for r in db.execute(f"PRAGMA main.table_info({table})")]
-            cols = ", ".join(c for c in ours if c in theirs)
-            if not cols:
-                continue
-            try:
-                with _write(db):
-                    before = db.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
-                    db.execute(
-                        f"INSERT OR IGNORE INTO main.{table} ({cols}) "
-                        f"SELECT {cols} FROM damaged.{table}"
-                    )
-                    after = db.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
-                copied[table] = after - before
-            except sqlite3.Error:
-                copied[table] = _salvage_rows(db, table, cols)
-    finally:
-        with suppress(sqlite3.Error):
-            db.execute("DETACH DATABASE damaged")
-    return {t: n for t, n in copied.items() if n}
-
-
-def _salvage_rows(db: Database, table: str, cols: str) -> int:
-    """Row by row, for a table whose bulk copy hit a damaged page."""
-    try:
-        rowids = [r[0] for r in db.execute(f"SELECT rowid FROM damaged.{table}")]
-    except sqlite3.Error:
-        return 0
-    copied = 0
-    for rowid in rowids:
-        try:
-            with _write(db):
-                cur = db.execute(
-                    f"INSERT OR IGNORE INTO main.{table} ({cols}) "
-                    f"SELECT {cols} FROM damaged.{table} WHERE rowid = ?",
-                    [rowid],
-                )
-                copied += max(cur.rowcount, 0)
-        except sqlite3.Error:
-            continue
-    return copied
-
-
-def _damaged_notice(path: Path, aside: Path, reason: str, salvaged: Mapping[str, int]) -> str:
-    notice = (
-        f"The progress database {path} could not be read ({reason}). It was moved to "
-        f"{aside} (nothing was deleted) and a fresh database was started."
-    )
-    if salvaged:
-        parts = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in salvaged.items())
-        notice += f" Recovered from the old file: {parts}."
-    return notice
+from quizapp.store.paths import data_home, database_path
+from quizapp.store.records import (
+    MODES,
+    RECENT_ATTEMPTS,
+    SIM_STATUSES,
+    Attempt,
+    DayCount,
+    DueCounts,
+    ImportReport,
+    MissedPoint,
+    PointResult,
+    QuestionLike,
+    Settings,
+    SimRun,
+    Summary,
+    TopicMastery,
+    Totals,
+    TrendPoint,
+)
+from quizapp.store.recovery import connect, damaged_notice, move_aside, prepare_home, salvage
+from quizapp.store.schema import SCHEMA_VERSION, migrate, write_transaction
+from quizapp.store.transfer import EXPORT_FORMAT, validated_export
 
 
 def repair(home: Path | str | None = None, *, now: datetime | None = None) -> list[str]:
@@ -648,11 +152,11 @@ def repair(home: Path | str | None = None, *, now: datetime | None = None) -> li
         messages = list(store.notices)
         damage = store._page_problems()
     if damage:
-        aside = _move_aside(store.path, now or datetime.now(UTC))
+        aside = move_aside(store.path, now or datetime.now(UTC))
         with Store.open(root) as fresh:
-            salvaged = _salvage(fresh.db, aside)
+            salvaged = salvage(fresh.db, aside)
             fresh._rebuild_all_cards()
-        messages.append(_damaged_notice(store.path, aside, "; ".join(damage[:3]), salvaged))
+        messages.append(damaged_notice(store.path, aside, "; ".join(damage[:3]), salvaged))
     with Store.open(root) as store:
         fixed = store._restore_consistency()
         messages += fixed
@@ -678,18 +182,18 @@ class Store:
     def open(cls, home: Path | str | None = None, *, busy_timeout: float = 5.0) -> Store:
         root = home if isinstance(home, Path) else data_home(home)
         root = root.expanduser()
-        _prepare_home(root)
+        prepare_home(root)
         path = database_path(root)
         notices: list[str] = []
         try:
             db, replaced = cls._open_or_replace(path, busy_timeout, notices)
         except sqlite3.Error as exc:
-            raise _explain(exc, path, busy_timeout) from exc
+            raise explain(exc, path, busy_timeout) from exc
         try:
             before = migrate(db)
         except sqlite3.Error as exc:
             db.close()
-            raise _explain(exc, path, busy_timeout) from exc
+            raise explain(exc, path, busy_timeout) from exc
         except StoreError:
             db.close()
             raise
@@ -710,7 +214,7 @@ class Store:
         """Connect; a file that is not a readable database is moved aside and replaced."""
         db: Database | None = None
         try:
-            db = _connect(path, busy_timeout)
+            db = connect(path, busy_timeout)
             # quick_check reads every page (~90 ms for 100,000 attempts): damage found now
             # is moved aside before any write can make it worse.
             verdicts = [r[0] for r in db.execute("PRAGMA quick_check(3)").fetchall()]
@@ -721,14 +225,14 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if db is not None:
                 db.close()
-            if _code(exc) not in (_CORRUPT, _NOTADB):
+            if sqlite_code(exc) not in (CORRUPT, NOTADB):
                 raise
             reason = str(exc)
-        aside = _move_aside(path, datetime.now(UTC))
-        db = _connect(path, busy_timeout)
+        aside = move_aside(path, datetime.now(UTC))
+        db = connect(path, busy_timeout)
         migrate(db)
-        salvaged = _salvage(db, aside)
-        notices.append(_damaged_notice(path, aside, reason, salvaged))
+        salvaged = salvage(db, aside)
+        notices.append(damaged_notice(path, aside, reason, salvaged))
         return db, True
 
     def close(self) -> None:
@@ -747,14 +251,14 @@ class Store:
 
     # --- settings ---------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def get_setting(self, key: str, default: Any = None) -> Any:
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
         return default if row is None else json.loads(row[0])
 
-    @_guarded
+    @guarded
     def set_setting(self, key: str, value: Any) -> None:
-        with _write(self.db):
+        with write_transaction(self.db):
             self.db.execute(
                 "INSERT INTO settings (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -781,7 +285,7 @@ class Store:
 
     # --- attempts ---------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def record_attempt(
         self,
         question: QuestionLike,
@@ -812,7 +316,7 @@ class Store:
                 f"of {len(question.rubric)} points"
             )
         uid = uuid.uuid4().hex
-        with _write(self.db):
+        with write_transaction(self.db):
             retention = self._retention()
             before = self._card(question.id)
             outcome = scheduling.review(
@@ -864,10 +368,10 @@ class Store:
             mode=mode,
         )
 
-    @_guarded
+    @guarded
     def undo_last_attempt(self) -> Attempt | None:
         """Remove the most recent attempt and put the question's schedule back as it was."""
-        with _write(self.db):
+        with write_transaction(self.db):
             row = self._one(f"SELECT {_ATTEMPT_COLS} FROM attempts ORDER BY id DESC LIMIT 1")
             if row is None:
                 return None
@@ -892,12 +396,12 @@ class Store:
                 self._rebuild_card(attempt.question_id)
         return attempt
 
-    @_guarded
+    @guarded
     def last_attempt(self) -> Attempt | None:
         row = self._one(f"SELECT {_ATTEMPT_COLS} FROM attempts ORDER BY id DESC LIMIT 1")
         return None if row is None else _attempt(row)
 
-    @_guarded
+    @guarded
     def question_history(self, question_id: str, limit: int | None = None) -> list[Attempt]:
         """Attempts at one question, newest first, with the rubric of the version answered."""
         sql = (
@@ -925,13 +429,13 @@ class Store:
             out.append(_replace_points(a, points))
         return out
 
-    @_guarded
+    @guarded
     def card(self, question_id: str) -> Card | None:
         return self._card(question_id)
 
     # --- queue and progress -----------------------------------------------------------
 
-    @_guarded
+    @guarded
     def due_queue(
         self,
         question_ids: Sequence[str],
@@ -954,7 +458,7 @@ class Store:
         remaining = self._new_remaining(now, tz, new_limit)
         return scheduling.plan_queue(due, (q for q in ids if q not in seen), remaining)
 
-    @_guarded
+    @guarded
     def due_counts(
         self, now: datetime, tz: tzinfo, question_ids: Sequence[str] | None = None
     ) -> DueCounts:
@@ -973,7 +477,7 @@ class Store:
         ).fetchone()
         return DueCounts(now=row[0], today=row[1], week=row[2])
 
-    @_guarded
+    @guarded
     def new_remaining_today(
         self,
         question_ids: Sequence[str],
@@ -990,7 +494,7 @@ class Store:
         ).fetchone()[0]
         return min(len(ids) - seen, self._new_remaining(now, tz, new_limit))
 
-    @_guarded
+    @guarded
     def streak(self, now: datetime, tz: tzinfo) -> Streak:
         now_utc = as_utc(now)
         first = self.db.execute("SELECT min(submitted_ms) FROM attempts").fetchone()[0]
@@ -1001,7 +505,7 @@ class Store:
         active = self._days_with_reviews(_spans(first_day, today, tz))
         return scheduling.compute_streak(active, today)
 
-    @_guarded
+    @guarded
     def reviews_per_day(self, first: date, last: date, tz: tzinfo) -> list[DayCount]:
         """Reviews on each local day from ``first`` to ``last`` inclusive (zeros included)."""
         spans = _spans(first, last, tz)
@@ -1014,7 +518,7 @@ class Store:
         ).fetchall()
         return [DayCount(day, n) for day, (n,) in zip(spans, rows, strict=True)]
 
-    @_guarded
+    @guarded
     def score_trend(self, now: datetime, tz: tzinfo, *, weeks: int = 12) -> list[TrendPoint]:
         """Mean score per local week (Monday first), oldest first, for the last ``weeks``
         weeks including this one; weeks without attempts are left out."""
@@ -1027,7 +531,7 @@ class Store:
             if n
         ]
 
-    @_guarded
+    @guarded
     def mastery(self, topics: Mapping[str, str], now: datetime) -> list[TopicMastery]:
         """Mastery per topic (in first-seen order of ``topics``); see TopicMastery."""
         rows = self.db.execute(
@@ -1059,7 +563,7 @@ class Store:
             )
         return out
 
-    @_guarded
+    @guarded
     def missed_points(
         self, *, question_id: str | None = None, limit: int | None = 10
     ) -> list[MissedPoint]:
@@ -1099,7 +603,7 @@ class Store:
         ranked = [m for m in ranked if m.missed > 0]
         return ranked if limit is None else ranked[:limit]
 
-    @_guarded
+    @guarded
     def totals(self) -> Totals:
         row = self.db.execute(
             "SELECT count(*), count(DISTINCT question_id), min(submitted_ms), max(submitted_ms) "
@@ -1130,7 +634,7 @@ class Store:
 
     # --- simulation runs --------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def record_sim_run(
         self,
         experiment: str,
@@ -1153,7 +657,7 @@ class Store:
         start = as_utc(started or datetime.now(UTC))
         if finished is None and status != "running":
             finished = datetime.now(UTC)
-        with _write(self.db):
+        with write_transaction(self.db):
             cur = self.db.execute(
                 """INSERT INTO sim_runs (uid, experiment, params, device, status, seed,
                     question_id, started_ms, finished_ms, summary, result, prediction,
@@ -1177,10 +681,10 @@ class Store:
             )
         return int(cur.lastrowid or 0)
 
-    @_guarded
+    @guarded
     def set_sim_prediction(self, run_id: int, prediction: Any, outcome: Any = None) -> None:
         """Attach the user's prediction (and, once the run shows it, its outcome) to a run."""
-        with _write(self.db):
+        with write_transaction(self.db):
             cur = self.db.execute(
                 "UPDATE sim_runs SET prediction = ?, prediction_outcome = ? WHERE id = ?",
                 [_json_text(prediction), _json_text(outcome), run_id],
@@ -1188,7 +692,7 @@ class Store:
             if cur.rowcount == 0:
                 raise StoreError(f"There is no simulation run with id {run_id}.")
 
-    @_guarded
+    @guarded
     def finish_sim_run(
         self,
         run_id: int,
@@ -1201,7 +705,7 @@ class Store:
         """Set a run's final status (and summary/result when given)."""
         _check_status(status)
         end = as_utc(finished or datetime.now(UTC))
-        with _write(self.db):
+        with write_transaction(self.db):
             cur = self.db.execute(
                 "UPDATE sim_runs SET status = ?, finished_ms = ?, "
                 "summary = coalesce(?, summary), result = coalesce(?, result) WHERE id = ?",
@@ -1210,7 +714,7 @@ class Store:
             if cur.rowcount == 0:
                 raise StoreError(f"There is no simulation run with id {run_id}.")
 
-    @_guarded
+    @guarded
     def sim_runs(
         self,
         *,
@@ -1231,14 +735,14 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [_sim_run(r) for r in self.db.execute(sql, params).fetchall()]
 
-    @_guarded
+    @guarded
     def get_sim_run(self, run_id: int) -> SimRun | None:
         row = self._one(f"SELECT {_RUN_COLS}, result FROM sim_runs WHERE id = ?", [run_id])
         return None if row is None else _sim_run(row)
 
     # --- export, import, backup, integrity -----------------------------------------------
 
-    @_guarded
+    @guarded
     def export_data(self, now: datetime) -> dict[str, Any]:
         """Everything in the database as one JSON-able document (see ``import_data``)."""
         db = self.db
@@ -1359,16 +863,16 @@ class Store:
             ) from None
         return self.import_data(doc, source=str(path))
 
-    @_guarded
+    @guarded
     def import_data(self, doc: Any, *, source: str = "data") -> ImportReport:
         """Merge an export into this database, all or nothing.
 
         Records are matched by their uid, so importing the same file twice adds nothing.
         A question reviewed only in the import takes the imported card as is; one reviewed
         on both sides gets its card rebuilt by replaying the merged reviews in time order."""
-        data = _validated_export(doc, source)
+        data = validated_export(doc, source)
         report = ImportReport()
-        with _write(self.db):
+        with write_transaction(self.db):
             for p in data["rubric_points"]:
                 self.db.execute(
                     "INSERT OR IGNORE INTO rubric_points VALUES (?, ?, ?, ?, ?)",
@@ -1463,7 +967,7 @@ class Store:
                 report.settings_added += cur.rowcount
         return report
 
-    @_guarded
+    @guarded
     def backup(self, dest: Path) -> Path:
         """Copy the live database to ``dest`` with SQLite's online backup (safe while other
         instances write), then check the copy. Refuses to overwrite an existing file."""
@@ -1497,7 +1001,7 @@ class Store:
         tmp.replace(dest)
         return dest
 
-    @_guarded
+    @guarded
     def check(self) -> list[str]:
         """Integrity problems found by SQLite and by our own consistency checks."""
         problems = self._page_problems()
@@ -1552,7 +1056,7 @@ class Store:
     def _restore_consistency(self) -> list[str]:
         """Give every attempt its review and rebuild schedules from the reviews."""
         fixed = []
-        with _write(self.db):
+        with write_transaction(self.db):
             restored = sum(self._fill_missing_reviews().values())
             if restored:
                 fixed.append(f"Restored the review record of {restored} attempt(s).")
@@ -1570,10 +1074,10 @@ class Store:
                     self._rebuild_card(qid)
         return fixed
 
-    @_guarded
+    @guarded
     def mark_interrupted_runs(self, started_before: datetime) -> int:
         """Mark runs still 'running' that started before the given time as interrupted."""
-        with _write(self.db):
+        with write_transaction(self.db):
             cur = self.db.execute(
                 "UPDATE sim_runs SET status = 'interrupted' "
                 "WHERE status = 'running' AND started_ms < ?",
@@ -1581,12 +1085,12 @@ class Store:
             )
         return max(cur.rowcount, 0)
 
-    @_guarded
+    @guarded
     def seen_question_ids(self) -> set[str]:
         """Ids of every question with at least one attempt."""
         return {r[0] for r in self.db.execute("SELECT DISTINCT question_id FROM attempts")}
 
-    @_guarded
+    @guarded
     def stale_sim_runs(self) -> list[SimRun]:
         """Runs still marked running (the program that ran them may have been killed)."""
         return [
@@ -1747,7 +1251,7 @@ class Store:
 
     def _rebuild_all_cards(self) -> None:
         """After salvaging rows, make every card agree with its surviving review log."""
-        with _write(self.db):
+        with write_transaction(self.db):
             ids = {r[0] for r in self.db.execute("SELECT question_id FROM review_log")}
             ids |= {r[0] for r in self.db.execute("SELECT question_id FROM cards")}
             for qid in sorted(ids):
@@ -1911,198 +1415,3 @@ def _spans(first: date, last: date, tz: tzinfo, step: int = 1) -> dict[date, tup
         spans[day] = (start, end)
         day, start = following, end
     return spans
-
-
-def local_timezone() -> tzinfo:
-    """The user's time zone: $TZ or /etc/localtime as a zoneinfo zone (so DST is right),
-    else the current fixed UTC offset."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    name = os.environ.get("TZ", "").lstrip(":")
-    if not name:
-        with suppress(OSError):
-            link = os.readlink("/etc/localtime")
-            if "zoneinfo/" in link:
-                name = link.split("zoneinfo/", 1)[1]
-    if name:
-        with suppress(ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo(name)
-    return datetime.now().astimezone().tzinfo or UTC
-
-
-# --- export validation ------------------------------------------------------------------
-
-
-class _Invalid(Exception):
-    pass
-
-
-def _validated_export(doc: Any, source: str) -> dict[str, Any]:
-    """Check an export document and normalise it (timestamps to ms); raise StoreError naming
-    the first bad record and field."""
-    try:
-        return _normalise_export(doc)
-    except _Invalid as exc:
-        raise StoreError(f"{source}: {exc}") from None
-
-
-def _normalise_export(doc: Any) -> dict[str, Any]:
-    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
-        raise _Invalid(f'not a quizapp progress export (expected "format": "{EXPORT_FORMAT}")')
-    version = doc.get("schema_version")
-    if not isinstance(version, int) or version < 1:
-        raise _Invalid("schema_version: expected a whole number")
-    if version > SCHEMA_VERSION:
-        raise _Invalid(
-            f"schema_version {version} is newer than this quizapp understands "
-            f"({SCHEMA_VERSION}); upgrade quizapp to import it"
-        )
-    out: dict[str, Any] = {}
-    for name in ("attempts", "rubric_points", "cards", "review_log", "sim_runs"):
-        items = doc.get(name, [])
-        if not isinstance(items, list):
-            raise _Invalid(f"{name}: expected a list")
-        out[name] = [_record(name, i, item) for i, item in enumerate(items)]
-    settings = doc.get("settings", {})
-    if not isinstance(settings, dict):
-        raise _Invalid("settings: expected an object")
-    out["settings"] = settings
-    return out
-
-
-def _field(where: str, item: dict[str, Any], key: str, kind: str) -> Any:
-    if key not in item:
-        raise _Invalid(f'{where}: missing "{key}"')
-    value = item[key]
-    ok = {
-        "str": isinstance(value, str),
-        "str?": value is None or isinstance(value, str),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "int?": value is None or (isinstance(value, int) and not isinstance(value, bool)),
-        "num": isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value),
-        "bool": isinstance(value, bool | int),
-        "list": isinstance(value, list),
-        "dict": isinstance(value, dict),
-        "dict?": value is None or isinstance(value, dict),
-        "any": True,
-    }[kind]
-    if not ok:
-        expected = {
-            "str": "text",
-            "str?": "text or null",
-            "int": "a whole number",
-            "int?": "a whole number or null",
-            "num": "a number",
-            "bool": "true or false",
-            "list": "a list",
-            "dict": "an object",
-            "dict?": "an object or null",
-            "any": "",
-        }[kind]
-        raise _Invalid(f"{where}.{key}: expected {expected}, got {json.dumps(value)[:40]}")
-    return value
-
-
-def _time_ms(where: str, item: dict[str, Any], key: str, optional: bool = False) -> int | None:
-    value = _field(where, item, key, "str?" if optional else "str")
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-        return to_ms(moment)
-    except ValueError:
-        raise _Invalid(
-            f"{where}.{key}: expected an ISO time with a zone such as "
-            f"2024-05-01T09:30:00.000+00:00, got {value!r}"
-        ) from None
-
-
-def _record(name: str, index: int, item: Any) -> dict[str, Any]:
-    where = f"{name}[{index}]"
-    if not isinstance(item, dict):
-        raise _Invalid(f"{where}: expected an object")
-    f = functools.partial(_field, where, item)
-    if name == "attempts":
-        rating = f("rating", "int")
-        suggested = f("suggested", "int?")
-        size = f("rubric_size", "int")
-        met = f("met", "list")
-        if not 1 <= rating <= 4 or (suggested is not None and not 1 <= suggested <= 4):
-            raise _Invalid(f"{where}.rating: expected 1 (Again) to 4 (Easy)")
-        if not 0 <= size <= 62 or any(not isinstance(i, int) or not 0 <= i < size for i in met):
-            raise _Invalid(f"{where}.met: expected point numbers from 0 to rubric_size - 1")
-        score = f("score", "num")
-        if not 0 <= score <= 1:
-            raise _Invalid(f"{where}.score: expected a number from 0 to 1")
-        mode = f("mode", "str")
-        if mode not in MODES:
-            raise _Invalid(f"{where}.mode: expected one of {', '.join(MODES)}")
-        return {
-            "uid": f("uid", "str"),
-            "question_id": f("question_id", "str"),
-            "content_hash": f("content_hash", "str"),
-            "started_ms": _time_ms(where, item, "started_at"),
-            "submitted_ms": _time_ms(where, item, "submitted_at"),
-            "answer": f("answer", "str"),
-            "rubric_size": size,
-            "met": met,
-            "score": float(score),
-            "suggested": suggested,
-            "rating": rating,
-            "seconds": max(0.0, float(f("seconds", "num"))),
-            "mode": mode,
-        }
-    if name == "rubric_points":
-        return {
-            "question_id": f("question_id", "str"),
-            "content_hash": f("content_hash", "str"),
-            "point": f("point", "int"),
-            "text": f("text", "str"),
-            "must_have": int(bool(f("must_have", "bool"))),
-        }
-    if name == "cards":
-        card = f("card", "dict")
-        try:
-            parsed = Card.from_dict(card)
-            as_utc(parsed.due)
-            if parsed.last_review is not None:
-                as_utc(parsed.last_review)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _Invalid(f"{where}.card: not an FSRS card ({exc})") from None
-        return {"question_id": f("question_id", "str"), "card": parsed}
-    if name == "review_log":
-        rating = f("rating", "int")
-        if not 1 <= rating <= 4:
-            raise _Invalid(f"{where}.rating: expected 1 (Again) to 4 (Easy)")
-        before = f("card_before", "dict?")
-        return {
-            "attempt_uid": f("attempt_uid", "str"),
-            "question_id": f("question_id", "str"),
-            "card_id": f("card_id", "int"),
-            "rating": rating,
-            "reviewed_ms": _time_ms(where, item, "reviewed_at"),
-            "duration_ms": f("duration_ms", "int?"),
-            "card_before": json.dumps(before) if before is not None else None,
-        }
-    # sim_runs
-    status = f("status", "str")
-    if status not in SIM_STATUSES:
-        raise _Invalid(f"{where}.status: expected one of {', '.join(SIM_STATUSES)}")
-    return {
-        "uid": f("uid", "str"),
-        "experiment": f("experiment", "str"),
-        "params": f("params", "dict"),
-        "device": f("device", "str"),
-        "status": status,
-        "seed": f("seed", "int?"),
-        "question_id": f("question_id", "str?"),
-        "started_ms": _time_ms(where, item, "started_at"),
-        "finished_ms": _time_ms(where, item, "finished_at", optional=True),
-        "summary": f("summary", "any"),
-        "result": f("result", "any"),
-        # Exports from schema 1 have no predictions.
-        "prediction": item.get("prediction"),
-        "prediction_outcome": item.get("prediction_outcome"),
-    }

@@ -43,8 +43,8 @@ def validate_decks(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from questions.loader import load_library
-    from quizapp.library import check_preset, load
-    from quizapp.paths import data_home, user_decks_dir
+    from quizapp.services.library import check_preset, load
+    from quizapp.store.paths import data_home, user_decks_dir
 
     if args.paths:
         home = data_home(args.home)
@@ -74,7 +74,7 @@ def list_decks(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from quizapp.library import load
+    from quizapp.services.library import load
 
     library = load(args.home, args.deck)
     table = Table(title="Question decks", title_justify="left")

@@ -38,14 +38,14 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from questions.model import Question
-from quizapp.messages import ParamsChanged, SimulationEvents
-from quizapp.widgets.metric_chart import X_AXES, MetricChart
-from quizapp.widgets.param_form import ParamForm
-from quizapp.widgets.runs_table import RunsTable
+from quizapp.tui.messages import ParamsChanged, SimulationEvents
+from quizapp.tui.widgets.metric_chart import X_AXES, MetricChart
+from quizapp.tui.widgets.param_form import ParamForm
+from quizapp.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from quizapp.app import QuizApp
     from quizapp.store import SimRun
+    from quizapp.tui.app import QuizApp
     from sims.registry import Experiment
 
 BATCH_SECONDS = 0.1  # gather runner events this long before handing them to the UI
@@ -168,7 +168,7 @@ class SimulationScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        from quizapp.app import freeze_startup_objects
+        from quizapp.tui.app import freeze_startup_objects
         from sims.registry import list_experiments
 
         try:
@@ -593,7 +593,7 @@ class SimulationScreen(Screen[None]):
 
     def _show_result_charts(self, results: Iterable[Any]) -> None:
         """Draw the charts each experiment describes (heat map, ladder, bars) under the runs."""
-        from quizapp.widgets.experiment_chart import ExperimentChart, chart_widget
+        from quizapp.tui.widgets.experiment_chart import ExperimentChart, chart_widget
 
         holder = self.query_one("#result-charts", Vertical)
         holder.remove_children()

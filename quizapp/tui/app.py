@@ -13,7 +13,7 @@ import json
 import sys
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -23,8 +23,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from quizapp.messages import StoreChanged
-from quizapp.paths import data_home
+from quizapp.services.clock import utc_now
+from quizapp.store.paths import data_home
+from quizapp.tui.messages import StoreChanged
 
 if TYPE_CHECKING:
     from questions.loader import Library
@@ -38,12 +39,8 @@ KEYMAP_FILE = "keymap.toml"
 UI_SETTINGS_FILE = "ui.json"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _command_provider() -> type:
-    from quizapp.commands_palette import QuizCommands
+    from quizapp.tui.palette import QuizCommands
 
     return QuizCommands
 
@@ -96,7 +93,7 @@ class QuizApp(App[int]):
     def tz(self) -> tzinfo:
         """The user's time zone: days, streaks and the heatmap follow local midnight."""
         if self._tz is None:
-            from quizapp.store import local_timezone
+            from quizapp.services.clock import local_timezone
 
             self._tz = local_timezone()
         return self._tz
@@ -109,7 +106,7 @@ class QuizApp(App[int]):
 
     def _load_library(self) -> Library:
         from questions.loader import DeckError, Library
-        from quizapp.library import load
+        from quizapp.services.library import load
 
         try:
             return load(str(self.home), self.extra_decks)
@@ -208,7 +205,7 @@ class QuizApp(App[int]):
             self.notify(f"Could not save the theme choice: {err}", severity="warning")
 
     def get_default_screen(self) -> Screen[Any]:
-        from quizapp.screens.home import HomeScreen
+        from quizapp.tui.screens.home import HomeScreen
 
         return HomeScreen()
 
@@ -264,7 +261,7 @@ class QuizApp(App[int]):
 
     def _leave_to_home(self) -> bool:
         """Close screens down to Home; refuse while a simulation is training."""
-        from quizapp.screens.home import HomeScreen
+        from quizapp.tui.screens.home import HomeScreen
 
         for screen in self.screen_stack:
             if getattr(screen, "is_training", False):
@@ -278,7 +275,7 @@ class QuizApp(App[int]):
         return True
 
     def action_help(self) -> None:
-        from quizapp.screens.help import HelpScreen
+        from quizapp.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
@@ -291,7 +288,7 @@ class QuizApp(App[int]):
             return
         if not self._leave_to_home():
             return
-        from quizapp.screens.review import ReviewScreen, due_queue
+        from quizapp.tui.screens.review import ReviewScreen, due_queue
 
         queue = due_queue(self)
         if not queue:
@@ -306,8 +303,8 @@ class QuizApp(App[int]):
     def action_undo_last_grade(self) -> None:
         if not self._when_ready(self.action_undo_last_grade):
             return
-        from quizapp.screens.home import HomeScreen
-        from quizapp.screens.review import ReviewScreen
+        from quizapp.tui.screens.home import HomeScreen
+        from quizapp.tui.screens.review import ReviewScreen
 
         if isinstance(self.screen, ReviewScreen):
             self.screen.action_undo()
@@ -329,7 +326,7 @@ class QuizApp(App[int]):
 
     def practise(self, question_ids: Iterable[str], title: str = "Practice") -> None:
         """Practise questions outside the schedule (their due dates do not change)."""
-        from quizapp.screens.review import ReviewScreen
+        from quizapp.tui.screens.review import ReviewScreen
 
         ids = [qid for qid in question_ids if qid in self.library.questions]
         if ids:
@@ -339,7 +336,7 @@ class QuizApp(App[int]):
         if not self._when_ready(self.action_browse):
             return
         if self._leave_to_home():
-            from quizapp.screens.browse import BrowseScreen
+            from quizapp.tui.screens.browse import BrowseScreen
 
             self.push_screen(BrowseScreen())
 
@@ -347,7 +344,7 @@ class QuizApp(App[int]):
         if not self._when_ready(self.action_progress):
             return
         if self._leave_to_home():
-            from quizapp.screens.progress import ProgressScreen
+            from quizapp.tui.screens.progress import ProgressScreen
 
             self.push_screen(ProgressScreen())
 
@@ -361,7 +358,7 @@ class QuizApp(App[int]):
         self, question: Question | None = None, experiment: str | None = None
     ) -> None:
         """Open the simulation screen on top of the current one, with a question's preset."""
-        from quizapp.screens.simulation import SimulationScreen
+        from quizapp.tui.screens.simulation import SimulationScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, SimulationScreen):
@@ -371,7 +368,7 @@ class QuizApp(App[int]):
 
     def open_saved_run(self, run_id: int) -> None:
         """Reopen a stored simulation run (its charts and observations)."""
-        from quizapp.screens.simulation import SimulationScreen
+        from quizapp.tui.screens.simulation import SimulationScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, SimulationScreen):

@@ -20,16 +20,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static, TextArea
 
 from questions.model import Question, QuestionKind
-from quizapp.grading import Grade, Rating, grade_numeric, grade_rubric
-from quizapp.messages import RatingChosen, RubricChanged
-from quizapp.widgets.answer_timer import AnswerTimer, format_duration
-from quizapp.widgets.rating_bar import RatingBar
-from quizapp.widgets.rubric_checklist import RubricChecklist
+from quizapp.domain.grading import Grade, Rating, grade_numeric, grade_rubric
+from quizapp.tui.messages import RatingChosen, RubricChanged
+from quizapp.tui.widgets.answer_timer import AnswerTimer, format_duration
+from quizapp.tui.widgets.rating_bar import RatingBar
+from quizapp.tui.widgets.rubric_checklist import RubricChecklist
 
 if TYPE_CHECKING:
-    from quizapp.app import QuizApp
-    from quizapp.scheduling import QueueItem
+    from quizapp.domain.scheduling import QueueItem
     from quizapp.store import Attempt
+    from quizapp.tui.app import QuizApp
 
 Mode = Literal["review", "practice"]
 Phase = Literal["answer", "revealed", "done"]
@@ -540,7 +540,7 @@ class ReviewScreen(Screen[None]):
         if not unsaved:
             self.dismiss()
             return
-        from quizapp.screens.confirm import ConfirmScreen
+        from quizapp.tui.screens.confirm import ConfirmScreen
 
         def leave(confirmed: bool | None) -> None:
             if confirmed:

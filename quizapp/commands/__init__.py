@@ -1,1 +1,0 @@
-"""Subcommands of the ``quizapp`` CLI, one module per feature (see ``quizapp.cli``)."""

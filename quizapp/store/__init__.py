@@ -1,0 +1,46 @@
+"""The progress store: the only package that speaks SQL.
+
+``database`` holds the ``Store`` (queries and writes), ``schema`` the migrations,
+``recovery`` what happens to a damaged file, ``transfer`` the export format's checks,
+``records`` the plain records every query returns and ``paths`` where the files live.
+"""
+
+from quizapp.store.database import Store, repair
+from quizapp.store.errors import StoreBusyError, StoreError
+from quizapp.store.records import (
+    Attempt,
+    DayCount,
+    DueCounts,
+    ImportReport,
+    MissedPoint,
+    PointResult,
+    Settings,
+    SimRun,
+    Summary,
+    TopicMastery,
+    Totals,
+    TrendPoint,
+)
+from quizapp.store.schema import SCHEMA_VERSION
+from quizapp.store.transfer import EXPORT_FORMAT
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "SCHEMA_VERSION",
+    "Attempt",
+    "DayCount",
+    "DueCounts",
+    "ImportReport",
+    "MissedPoint",
+    "PointResult",
+    "Settings",
+    "SimRun",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+    "Summary",
+    "TopicMastery",
+    "Totals",
+    "TrendPoint",
+    "repair",
+]
