@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quizapp.domain.calendar import SHADES, heat_level, month_labels
 from quizapp.domain.wording import plural
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from quizapp.store import DayCount, Store
 
 HEATMAP_WEEKS = 16
-SHADES = "·░▒▓█"  # no reviews, then quartiles of the busiest days
 SHADE_STYLES = ("grey35", "green4", "green3", "green1", "bold bright_green")
 STALE_RUN_AGE = timedelta(hours=6)
 
@@ -299,28 +299,18 @@ def _settings_dict(store: Store) -> dict[str, Any]:
 def heatmap_rows(days: Sequence[DayCount]) -> list[Text]:
     """A GitHub-style grid: one row per weekday (Monday first), one column per week.
 
-    Shade thresholds are quartiles of the busy days, so a light and a heavy user both get a
-    readable map; days after today are left blank."""
+    Shades follow the domain's heat levels (the busiest day darkest), as in the app;
+    days after today are left blank."""
     from rich.text import Text
 
     if not days:
         return []
-    busy = sorted(d.reviews for d in days if d.reviews)
-    cuts = [busy[min(len(busy) - 1, len(busy) * q // 4)] for q in (1, 2, 3)] if busy else []
     start = days[0].day - timedelta(days=days[0].day.weekday())
     counts = {d.day: d.reviews for d in days}
+    busiest = max(counts.values(), default=0)
     weeks = (days[-1].day - start).days // 7 + 1
-    # Month names above the week where each month starts, two characters per week.
-    labels = [" "] * (2 * weeks + 2)
-    free_from = 0
-    for w in range(weeks):
-        monday = start + timedelta(weeks=w)
-        if w == 0 or monday.month != (monday - timedelta(weeks=1)).month:
-            col = 2 * w
-            if col >= free_from:
-                labels[col : col + 3] = monday.strftime("%b")
-                free_from = col + 4
-    rows = [Text("     " + "".join(labels).rstrip(), style="dim")]
+    labels = month_labels(start, weeks, 2)
+    rows = [Text("     " + labels, style="dim")]
     for weekday, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
         line = Text(f"{name}  ", style="dim")
         for w in range(weeks):
@@ -329,15 +319,15 @@ def heatmap_rows(days: Sequence[DayCount]) -> list[Text]:
                 line.append("  ")
                 continue
             n = counts[day]
-            level = 0 if n == 0 else 1 + sum(n > c for c in cuts)
+            level = heat_level(n, busiest)
             line.append(SHADES[level] + " ", style=SHADE_STYLES[level])
         rows.append(line)
     legend = Text("     less ", style="dim")
     for char, style in zip(SHADES, SHADE_STYLES, strict=True):
         legend.append(char, style=style)
     legend.append(" more", style="dim")
-    if busy:
-        legend.append(f"   (busiest day: {busy[-1]} reviews)", style="dim")
+    if busiest:
+        legend.append(f"   (busiest day: {plural(busiest, 'review')})", style="dim")
     rows.append(legend)
     return rows
 

@@ -91,6 +91,12 @@ def rubric_score(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> float
     return len(points) / len(rubric) if rubric else 0.0
 
 
+def missed_must_have(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> bool:
+    """True when a must-have point of the rubric was not met."""
+    points = _checked_met(rubric, met)
+    return any(p.must_have and i not in points for i, p in enumerate(rubric))
+
+
 def suggest_rating(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> Rating:
     """The rating the rubric suggests; see the module docstring for the thresholds."""
     points = _checked_met(rubric, met)
@@ -105,8 +111,7 @@ def suggest_rating(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> Rat
         rating = Rating.HARD
     else:
         rating = Rating.AGAIN
-    missed_must = any(p.must_have and i not in points for i, p in enumerate(rubric))
-    if missed_must:
+    if missed_must_have(rubric, points):
         # Missing an essential point means the answer would not pass in an interview,
         # however many side points it covered.
         rating = min(rating, Rating.HARD)

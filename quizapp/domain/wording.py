@@ -5,3 +5,23 @@ def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     """``plural(1, "attempt")`` -> "1 attempt"; ``plural(3, "attempt")`` -> "3 attempts"."""
     word = noun if count == 1 else (plural_form or f"{noun}s")
     return f"{count:,} {word}"
+
+
+def difficulty_dots(difficulty: int) -> str:
+    return "●" * difficulty + "○" * max(0, 3 - difficulty)
+
+
+def humanize_delta(seconds: float) -> str:
+    """'in 10 minutes', 'in 3 days'... for the next due date."""
+    minutes = seconds / 60
+    if minutes < 1:
+        return "now"
+    if minutes < 90:
+        return f"in {round(minutes)} min"
+    hours = minutes / 60
+    if hours < 36:
+        return f"in {round(hours)} h"
+    days = hours / 24
+    if days < 60:
+        return f"in {round(days)} days"
+    return f"in {round(days / 30)} months"

@@ -288,9 +288,15 @@ class QuizApp(App[int]):
             return
         if not self._leave_to_home():
             return
-        from quizapp.tui.screens.review import ReviewScreen, due_queue
+        from quizapp.services.review import review_queue
+        from quizapp.tui.screens.review import ReviewScreen
 
-        queue = due_queue(self)
+        ids, now = list(self.library.questions), self.now()
+        queue = self.store_call(
+            "read the review queue",
+            lambda s: review_queue(s, ids, now, self.tz),
+            review_queue(None, ids, now, self.tz),
+        )
         if not queue:
             self.notify(
                 "Nothing is due and no new questions are left for today. "

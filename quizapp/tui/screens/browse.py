@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from questions.model import Question, QuestionKind
-from quizapp.tui.screens.review import difficulty_dots, humanize_delta
+from quizapp.domain.wording import difficulty_dots, humanize_delta
 
 if TYPE_CHECKING:
     from quizapp.store import Attempt, MissedPoint

@@ -20,53 +20,25 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static, TextArea
 
 from questions.model import Question, QuestionKind
-from quizapp.domain.grading import Grade, Rating, grade_numeric, grade_rubric
+from quizapp.domain.grading import (
+    Grade,
+    Rating,
+    grade_numeric,
+    grade_rubric,
+    missed_must_have,
+)
+from quizapp.domain.wording import difficulty_dots, humanize_delta
 from quizapp.tui.messages import RatingChosen, RubricChanged
 from quizapp.tui.widgets.answer_timer import AnswerTimer, format_duration
 from quizapp.tui.widgets.rating_bar import RatingBar
 from quizapp.tui.widgets.rubric_checklist import RubricChecklist
 
 if TYPE_CHECKING:
-    from quizapp.domain.scheduling import QueueItem
     from quizapp.store import Attempt
     from quizapp.tui.app import QuizApp
 
 Mode = Literal["review", "practice"]
 Phase = Literal["answer", "revealed", "done"]
-
-# Without a working store there is no schedule: offer this many questions in deck order.
-FALLBACK_QUEUE = 10
-
-
-def due_queue(app: QuizApp) -> list[str]:
-    """Ids of the questions to review now: due ones first, then today's new ones."""
-    ids = list(app.library.questions)
-    if app.store is None:
-        return ids[:FALLBACK_QUEUE]
-    items: list[QueueItem] = app.store_call(
-        "read the review queue", lambda s: s.due_queue(ids, app.now(), app.tz), []
-    )
-    return [item.question_id for item in items]
-
-
-def difficulty_dots(difficulty: int) -> str:
-    return "●" * difficulty + "○" * max(0, 3 - difficulty)
-
-
-def humanize_delta(seconds: float) -> str:
-    """'in 10 minutes', 'in 3 days'... for the next due date."""
-    minutes = seconds / 60
-    if minutes < 1:
-        return "now"
-    if minutes < 90:
-        return f"in {round(minutes)} min"
-    hours = minutes / 60
-    if hours < 36:
-        return f"in {round(hours)} h"
-    days = hours / 24
-    if days < 60:
-        return f"in {round(days)} days"
-    return f"in {round(days / 30)} months"
 
 
 @dataclass
@@ -382,7 +354,7 @@ class ReviewScreen(Screen[None]):
             return
         total = len(question.rubric)
         met = len(grade.met)
-        missed_must = any(p.must_have and i not in grade.met for i, p in enumerate(question.rubric))
+        missed_must = missed_must_have(question.rubric, grade.met)
         line.update(
             Content.from_markup(
                 "Score [b]$met/$total[/b]$must",

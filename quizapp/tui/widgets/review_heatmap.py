@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from textual.content import Content
 from textual.widget import Widget
 
-LEVELS = ("·", "░", "▒", "▓", "█")
+from quizapp.domain.calendar import SHADES, heat_level, month_labels
+from quizapp.domain.wording import plural
+
 DAY_LABELS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
 LABEL_WIDTH = 4
 CELL_WIDTH = 2
@@ -17,15 +19,6 @@ CELL_WIDTH = 2
 def weeks_that_fit(width: int) -> int:
     """How many week columns fit in ``width`` cells next to the day labels."""
     return max(4, (width - LABEL_WIDTH) // CELL_WIDTH)
-
-
-def level(count: int, busiest: int) -> int:
-    """0 for no reviews, else 1..4 relative to the busiest day shown."""
-    if count <= 0:
-        return 0
-    if busiest <= 1:
-        return 4
-    return 1 + min(3, (count - 1) * 4 // busiest)
 
 
 class ReviewHeatmap(Widget):
@@ -69,17 +62,7 @@ class ReviewHeatmap(Widget):
             if start + timedelta(days=i) <= today
         ]
         busiest = max((self.counts.get(d, 0) for d in shown), default=0)
-        months = [" "] * (weeks * CELL_WIDTH)
-        last_month = None
-        for week in range(weeks):
-            monday = start + timedelta(weeks=week)
-            if monday.month != last_month:
-                label = monday.strftime("%b")
-                at = week * CELL_WIDTH
-                if all(c == " " for c in months[max(0, at - 1) : at + len(label)]):
-                    months[at : at + len(label)] = label
-                last_month = monday.month
-        lines = [Content(" " * LABEL_WIDTH + "".join(months).rstrip())]
+        lines = [Content(" " * LABEL_WIDTH + month_labels(start, weeks, CELL_WIDTH))]
         for weekday in range(7):
             line = Content(DAY_LABELS[weekday].ljust(LABEL_WIDTH))
             for week in range(weeks):
@@ -87,19 +70,19 @@ class ReviewHeatmap(Widget):
                 if day > today:
                     line += Content(" " * CELL_WIDTH)
                     continue
-                lvl = level(self.counts.get(day, 0), busiest)
+                lvl = heat_level(self.counts.get(day, 0), busiest)
                 style = "$text-disabled" if lvl == 0 else "$success"
                 if day == today:
                     style += " underline"
-                line += Content.from_markup(f"[{style}]$c[/] ", c=LEVELS[lvl])
+                line += Content.from_markup(f"[{style}]$c[/] ", c=SHADES[lvl])
             lines.append(line)
         total = sum(self.counts.get(d, 0) for d in shown)
         active = sum(1 for d in shown if self.counts.get(d, 0))
         legend = Content.from_markup(
-            "[$text-muted]$total reviews on $active days · less $scale more[/]",
-            total=str(total),
-            active=str(active),
-            scale=" ".join(LEVELS),
+            "[$text-muted]$total on $active · less $scale more[/]",
+            total=plural(total, "review"),
+            active=plural(active, "day"),
+            scale=" ".join(SHADES),
         )
         lines.append(legend)
         return Content("\n").join(lines)
