@@ -1,3 +1,21 @@
-from quizapp.cli import main
+"""The ``quizapp`` command: a subcommand runs in the CLI; none opens the app."""
 
-raise SystemExit(main())
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def _open_app(home: str | None, extra_decks: list[str]) -> int:
+    from quizapp.tui.app import run
+
+    return run(home=home, extra_decks=extra_decks)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from quizapp.cli import main as cli_main
+
+    return cli_main(argv, open_app=_open_app)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

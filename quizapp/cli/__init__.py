@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from quizapp import __version__
 
@@ -62,13 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_app(args: argparse.Namespace) -> int:
-    from quizapp.tui.app import run
-
-    return run(home=args.home, extra_decks=args.deck)
+AppLauncher = Callable[[str | None, list[str]], int]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, open_app: AppLauncher | None = None) -> int:
+    """Run a command; without one, ``open_app(home, extra_decks)`` starts the app.
+
+    The launcher is passed in (see ``quizapp.__main__``) so that the CLI never imports the
+    app: both front ends sit on the same layer."""
     parser = build_parser()
     args = parser.parse_args(argv)
     args.deck = args.deck or []
@@ -77,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             if args.command is not None:  # a group such as `quizapp deck` without its action
                 parser.parse_args([args.command, "--help"])
-            return run_app(args)
+            if open_app is None:
+                parser.print_help()
+                return 2
+            return open_app(args.home, args.deck)
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

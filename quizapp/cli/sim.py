@@ -244,7 +244,7 @@ def print_result(result: ExperimentResult, out: Console) -> None:
             )
         )
     if charts:
-        from quizapp.cli.chart_tables import print_charts
+        from quizapp.views.chart_tables import print_charts
 
         print_charts(charts, out)
     out.print(Text("Observations", style="bold"))

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from quizapp.cli.chart_tables import render_chart
+from quizapp.views.chart_tables import render_chart
 
 MAX_POINTS = 200  # per curve: a terminal cannot show more
 
