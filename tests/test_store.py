@@ -622,10 +622,10 @@ def _populate(store: Store) -> None:
 
 
 def _stats(store: Store) -> dict:
-    from quizapp.cli.progress import collect_stats
+    from quizapp.services.progress import progress_report
 
     topics = {"q0": "batch-size", "q1": "epochs", "q2": "batch-size", "q9": "tuning"}
-    report = collect_stats(store, topics, T0 + timedelta(days=8), BERLIN, weeks=4)
+    report = progress_report(store, topics, T0 + timedelta(days=8), BERLIN, weeks=4).to_json()
     report.pop("database")
     return report
 

@@ -183,6 +183,7 @@ def _timezone(name: str | None) -> tzinfo:
 
 def show_stats(args: argparse.Namespace) -> int:
     from quizapp.services.library import load
+    from quizapp.services.progress import progress_report
     from quizapp.store import StoreError
 
     if not 1 <= args.weeks <= 520:
@@ -196,7 +197,7 @@ def show_stats(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     try:
         with _open(args) as store:
-            report = collect_stats(store, topics, now, tz, weeks=args.weeks)
+            report = progress_report(store, topics, now, tz, weeks=args.weeks).to_json()
     except StoreError as exc:
         return _fail(str(exc))
     report["deck_problems"] = len(library.errors)
@@ -205,95 +206,6 @@ def show_stats(args: argparse.Namespace) -> int:
     else:
         render_stats(report, _console())
     return 0
-
-
-def collect_stats(
-    store: Store, topics: dict[str, str], now: datetime, tz: tzinfo, *, weeks: int
-) -> dict[str, Any]:
-    """Everything ``quizapp stats`` shows, as plain JSON-able data."""
-    today = now.astimezone(tz).date()
-    first_day = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
-    summary = store.summary(topics, now, tz)
-    totals = store.totals()
-    return {
-        "generated_at": now.isoformat(timespec="seconds"),
-        "timezone": str(tz),
-        "weeks": weeks,
-        "database": str(store.path),
-        "schema_version": store.schema_version,
-        "totals": {
-            "attempts": totals.attempts,
-            "questions_seen": totals.questions_seen,
-            "questions_in_decks": len(topics),
-            "simulation_runs": totals.sim_runs,
-            "first_attempt": totals.first.isoformat() if totals.first else None,
-            "last_attempt": totals.last.isoformat() if totals.last else None,
-        },
-        "due": {
-            "now": summary.due.now,
-            "today": summary.due.today,
-            "next_7_days": summary.due.week,
-            "new_remaining_today": summary.new_remaining_today,
-            "new_never_seen": summary.new_available,
-        },
-        "settings": _settings_dict(store),
-        "reviews_today": summary.reviews_today,
-        "streak": {
-            "current": summary.streak.current,
-            "longest": summary.streak.longest,
-            "reviewed_today": summary.streak.reviewed_today,
-        },
-        "reviews_per_day": [
-            {"day": d.day.isoformat(), "reviews": d.reviews}
-            for d in store.reviews_per_day(first_day, today, tz)
-        ],
-        "score_trend": [
-            {"week": p.week.isoformat(), "attempts": p.attempts, "mean_score": p.mean_score}
-            for p in store.score_trend(now, tz, weeks=weeks)
-        ],
-        "mastery": [
-            {
-                "topic": m.topic,
-                "questions": m.questions,
-                "seen": m.seen,
-                "mastery": m.mastery,
-                "mean_recent_score": m.mean_recent_score,
-                "mean_retrievability": m.mean_retrievability,
-            }
-            for m in summary.mastery
-        ],
-        "most_missed": [
-            {
-                "question_id": m.question_id,
-                "point": m.text,
-                "must_have": m.must_have,
-                "missed": m.missed,
-                "shown": m.shown,
-                "miss_rate": m.miss_rate,
-            }
-            for m in store.missed_points(limit=10)
-        ],
-        "simulation_runs": [
-            {
-                "id": r.id,
-                "experiment": r.experiment,
-                "status": r.status,
-                "device": r.device,
-                "question_id": r.question_id,
-                "started": r.started.isoformat(),
-                "seconds": (r.finished - r.started).total_seconds() if r.finished else None,
-            }
-            for r in store.sim_runs(limit=10)
-        ],
-    }
-
-
-def _settings_dict(store: Store) -> dict[str, Any]:
-    settings = store.settings()
-    return {
-        "desired_retention": settings.desired_retention,
-        "new_per_day": settings.new_per_day,
-    }
 
 
 def heatmap_rows(days: Sequence[DayCount]) -> list[Text]:

@@ -3,7 +3,6 @@ most often, and the history of simulation runs (which can be reopened)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -16,15 +15,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from quizapp.domain.wording import plural
+from quizapp.services.progress import ProgressReport, progress_report
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
-from quizapp.tui.widgets.review_heatmap import ReviewHeatmap
+from quizapp.tui.widgets.review_heatmap import ReviewHeatmap, weeks_that_fit
 from quizapp.tui.widgets.score_trend import ScoreTrend
 
 if TYPE_CHECKING:
-    from quizapp.store import DayCount, MissedPoint, SimRun, Summary, Totals, TrendPoint
+    from quizapp.store import MissedPoint, SimRun
     from quizapp.tui.app import QuizApp
 
-HEATMAP_WEEKS = 53
 TREND_WEEKS = 12
 MISSED_SHOWN = 8
 RUNS_SHOWN = 50
@@ -77,47 +76,31 @@ class ProgressScreen(Screen[None]):
 
     def refresh_data(self) -> None:
         app = self.quiz
-        now = app.now()
-        tz = app.tz
-        today = now.astimezone(tz).date()
-        library = app.library
-        topics = {qid: q.topic for qid, q in library.questions.items()}
-        first = today - timedelta(weeks=HEATMAP_WEEKS)
-
-        days: list[DayCount] = app.store_call(
-            "read reviews per day", lambda s: s.reviews_per_day(first, today, tz), []
+        now, tz = app.now(), app.tz
+        topics = {qid: q.topic for qid, q in app.library.questions.items()}
+        heatmap = self.query_one(ReviewHeatmap)
+        weeks = max(TREND_WEEKS, weeks_that_fit(app.size.width - 4))
+        report: ProgressReport | None = app.store_call(
+            "read your progress",
+            lambda s: progress_report(
+                s, topics, now, tz, weeks=weeks, missed=MISSED_SHOWN, runs=RUNS_SHOWN
+            ),
+            None,
         )
-        self.query_one(ReviewHeatmap).show({d.day: d.reviews for d in days}, today)
-
-        trend: list[TrendPoint] = app.store_call(
-            "read the score trend", lambda s: s.score_trend(now, tz, weeks=TREND_WEEKS), []
-        )
-        by_week = {p.week: p for p in trend}
-        monday = today - timedelta(days=today.weekday())
-        weeks = [monday - timedelta(weeks=TREND_WEEKS - 1 - i) for i in range(TREND_WEEKS)]
+        if report is None:
+            return
+        heatmap.show({d.day: d.reviews for d in report.reviews_per_day}, report.today)
         self.query_one(ScoreTrend).show(
-            [
-                (w, by_week[w].attempts, by_week[w].mean_score) if w in by_week else (w, 0, 0.0)
-                for w in weeks
-            ]
+            [(w.week, w.attempts, w.mean_score or 0.0) for w in report.score_trend[-TREND_WEEKS:]]
         )
-
-        summary: Summary | None = app.store_call(
-            "read mastery", lambda s: s.summary(topics, now, tz), None
+        self.query_one(MasteryBars).show(
+            [TopicBar(m.topic, m.mastery, m.seen, m.questions) for m in report.summary.mastery]
         )
-        if summary is not None:
-            self.query_one(MasteryBars).show(
-                [TopicBar(m.topic, m.mastery, m.seen, m.questions) for m in summary.mastery]
-            )
+        self._show_missed(list(report.most_missed))
+        self._show_runs(list(report.sim_runs))
 
-        missed: list[MissedPoint] = app.store_call(
-            "read missed rubric points", lambda s: s.missed_points(limit=MISSED_SHOWN), []
-        )
-        self._show_missed(missed)
-        self._show_runs()
-
-        totals: Totals | None = app.store_call("read totals", lambda s: s.totals(), None)
-        if totals is not None and totals.first is not None:
+        totals = report.totals
+        if totals.first is not None:
             since = totals.first.astimezone(tz).strftime("%d %b %Y")
             line = Content.from_markup(
                 "[b]Progress[/b]  $a to $q since $since · $r",
@@ -153,11 +136,8 @@ class ProgressScreen(Screen[None]):
             )
         panel.update(Content("\n").join(lines))
 
-    def _show_runs(self) -> None:
+    def _show_runs(self, runs: list[SimRun]) -> None:
         app = self.quiz
-        runs: list[SimRun] = app.store_call(
-            "read simulation runs", lambda s: s.sim_runs(limit=RUNS_SHOWN), []
-        )
         table = self.query_one("#sim-history", DataTable)
         table.clear()
         self.run_ids = []
