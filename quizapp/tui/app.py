@@ -82,6 +82,8 @@ class QuizApp(App[int]):
         self.store: Store | None = None
         self.store_error: str | None = None
         self.startup_notices: list[str] = []
+        self.user_keymap: dict[str, str] = {}
+        """The keys remapped by the user's keymap.toml (binding id -> keys)."""
         self._loading_started = False
         self._pending_actions: list[Callable[[], object]] = []
         self.data_ready = asyncio.Event()
@@ -181,6 +183,7 @@ class QuizApp(App[int]):
         keymap_path = self.home / KEYMAP_FILE
         if keymap_path.is_file():
             keymap, problems = read_keymap(keymap_path)
+            self.user_keymap = keymap
             self.set_keymap(keymap)
             self.startup_notices.extend(problems)
 

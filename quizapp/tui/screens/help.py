@@ -77,7 +77,7 @@ class HelpScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        keymap: dict[str, str] = getattr(self.app, "_keymap", {})
+        keymap = self.quiz.user_keymap
         keymap_path = self.quiz.home / KEYMAP_FILE
         body = Text()
         body.append(INTRO)
