@@ -405,12 +405,12 @@ def _import_store_without_numpy() -> None:
     sqlite-utils imports numpy when it is installed (torch brings it) only to accept numpy
     values, which the store never passes; that import alone costs ~100 ms of start-up. The
     block applies to this one import, so anything that needs numpy later still gets it."""
-    if "quizapp.store" in sys.modules or "numpy" in sys.modules:
+    if "quizapp.store.database" in sys.modules or "numpy" in sys.modules:
         return
     finder = _SkipOptional()
     sys.meta_path.insert(0, finder)
     try:
-        import quizapp.store  # noqa: F401
+        import quizapp.store.database  # noqa: F401
     finally:
         sys.meta_path.remove(finder)
 
