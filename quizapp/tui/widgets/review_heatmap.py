@@ -63,19 +63,27 @@ class ReviewHeatmap(Widget):
         ]
         busiest = max((self.counts.get(d, 0) for d in shown), default=0)
         lines = [Content(" " * LABEL_WIDTH + month_labels(start, weeks, CELL_WIDTH))]
+        # Five shades, plain and outlined for today: built once, not parsed per cell.
+        cells = {
+            (lvl, is_today): Content.from_markup(
+                f"[{'$text-disabled' if lvl == 0 else '$success'}"
+                f"{' underline' if is_today else ''}]$c[/] ",
+                c=SHADES[lvl],
+            )
+            for lvl in range(len(SHADES))
+            for is_today in (False, True)
+        }
+        blank = Content(" " * CELL_WIDTH)
         for weekday in range(7):
-            line = Content(DAY_LABELS[weekday].ljust(LABEL_WIDTH))
+            parts = [Content(DAY_LABELS[weekday].ljust(LABEL_WIDTH))]
             for week in range(weeks):
                 day = start + timedelta(weeks=week, days=weekday)
                 if day > today:
-                    line += Content(" " * CELL_WIDTH)
+                    parts.append(blank)
                     continue
                 lvl = heat_level(self.counts.get(day, 0), busiest)
-                style = "$text-disabled" if lvl == 0 else "$success"
-                if day == today:
-                    style += " underline"
-                line += Content.from_markup(f"[{style}]$c[/] ", c=SHADES[lvl])
-            lines.append(line)
+                parts.append(cells[lvl, day == today])
+            lines.append(Content("").join(parts))
         total = sum(self.counts.get(d, 0) for d in shown)
         active = sum(1 for d in shown if self.counts.get(d, 0))
         legend = Content.from_markup(
