@@ -58,8 +58,19 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             "version), to move it to another machine or keep it. FILE '-' writes to stdout."
         ),
     )
-    export.add_argument("file", metavar="FILE")
+    export.add_argument("file", metavar="FILE", nargs="?")
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    export.add_argument(
+        "--anki",
+        metavar="FILE.apkg",
+        help="instead, write the questions as an Anki deck (re-exporting updates the notes)",
+    )
+    export.add_argument(
+        "--topics",
+        nargs="+",
+        metavar="TOPIC",
+        help="with --anki: only these topics (default: all)",
+    )
     export.set_defaults(func=export_progress)
 
     imp = subparsers.add_parser(
@@ -394,6 +405,12 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
 def export_progress(args: argparse.Namespace) -> int:
     from quizapp.store import StoreError
 
+    if args.anki:
+        return export_anki(args)
+    if args.topics:
+        return _fail("--topics applies to --anki exports only.")
+    if not args.file:
+        return _fail("Give a FILE to export to (or - for stdout), or --anki FILE.apkg.")
     now = datetime.now(UTC)
     try:
         with _open(args) as store:
@@ -413,6 +430,39 @@ def export_progress(args: argparse.Namespace) -> int:
         f"Exported {plural(counts['attempts'], 'attempt')}, "
         f"{plural(counts['cards'], 'schedule')}, {plural(counts['review_log'], 'review')} and "
         f"{plural(counts['sim_runs'], 'simulation run')} to {path}."
+    )
+    return 0
+
+
+def export_anki(args: argparse.Namespace) -> int:
+    from quizapp.services.anki import write_anki_package
+    from quizapp.services.library import load
+
+    if args.file:
+        return _fail("Give either FILE (a progress export) or --anki FILE.apkg, not both.")
+    path = Path(args.anki).expanduser()
+    if path.suffix != ".apkg":
+        return _fail(f"{path}: an Anki package's name ends in .apkg.")
+    if path.exists() and not args.force:
+        return _fail(f"{path} already exists; pass --force to overwrite it.")
+    library = load(args.home, args.deck)
+    questions = list(library.questions.values())
+    if args.topics:
+        known = sorted({q.topic for q in questions})
+        unknown = [t for t in args.topics if t not in known]
+        if unknown:
+            return _fail(
+                f"--topics: no questions on {', '.join(unknown)}; "
+                f"the topics are {', '.join(known)}."
+            )
+        questions = [q for q in questions if q.topic in args.topics]
+    try:
+        count = write_anki_package(questions, path)
+    except OSError as exc:
+        return _fail(f"Cannot write {path}: {exc.strerror or exc}.")
+    _console().print(
+        f"Wrote {plural(count, 'note')} to {path}. In Anki: File > Import; importing a newer "
+        "export updates these notes rather than adding copies."
     )
     return 0
 
