@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "quizapp.cli.deck",
     "quizapp.cli.progress",
     "quizapp.cli.sim",
+    "quizapp.cli.serve",
 )
 
 
