@@ -122,6 +122,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="new questions introduced per day, 0 to 1000 (default 10)",
     )
+    settings.add_argument(
+        "--interview-date",
+        metavar="YYYY-MM-DD",
+        help=(
+            "the day of your interview: until then every question of the chosen topics is "
+            "scheduled in time and the weakest on the day are brought forward; 'none' clears it"
+        ),
+    )
+    settings.add_argument(
+        "--interview-topics",
+        nargs="+",
+        metavar="TOPIC",
+        help="with --interview-date: the topics it covers (default: all)",
+    )
     settings.set_defaults(func=change_settings)
 
     doctor = subparsers.add_parser(
@@ -530,8 +544,30 @@ def backup_progress(args: argparse.Namespace) -> int:
 
 
 def change_settings(args: argparse.Namespace) -> int:
+    from quizapp.domain.interview_date import InterviewPlan, parse_interview_date
+    from quizapp.services.library import load
+    from quizapp.services.review import interview_plan, save_interview_plan
     from quizapp.store import StoreError
 
+    today = datetime.now(_timezone(None)).date()
+    plan: InterviewPlan | None = None
+    if args.interview_topics and not args.interview_date:
+        return _fail("--interview-topics goes with --interview-date YYYY-MM-DD.")
+    if args.interview_date and args.interview_date.lower() != "none":
+        try:
+            day = parse_interview_date(args.interview_date, today)
+        except ValueError as exc:
+            return _fail(f"--interview-date: {exc}.")
+        topics = tuple(args.interview_topics or ())
+        if topics:
+            known = sorted({q.topic for q in load(args.home, args.deck).questions.values()})
+            unknown = [t for t in topics if t not in known]
+            if unknown:
+                return _fail(
+                    f"--interview-topics: no questions on {', '.join(unknown)}; "
+                    f"the topics are {', '.join(known)}."
+                )
+        plan = InterviewPlan(day, topics)
     try:
         with _open(args) as store:
             try:
@@ -540,13 +576,23 @@ def change_settings(args: argparse.Namespace) -> int:
                 )
             except ValueError as exc:
                 return _fail(f"{exc}.")
+            if args.interview_date:
+                save_interview_plan(store, plan)
+            saved_plan = interview_plan(store)
     except StoreError as exc:
         return _fail(str(exc))
-    changed = args.retention is not None or args.new_per_day is not None
-    _console().print(
+    changed = any(v is not None for v in (args.retention, args.new_per_day, args.interview_date))
+    lines = [
         f"{'Saved. ' if changed else ''}Desired retention {current.desired_retention:.2f}; "
-        f"{current.new_per_day} new question(s) per day."
-    )
+        f"{plural(current.new_per_day, 'new question')} per day."
+    ]
+    if saved_plan is not None and saved_plan.day >= today:
+        left = (saved_plan.day - today).days
+        lines.append(
+            f"Interview on {saved_plan.day.isoformat()} ({plural(left, 'day')} left), topics: "
+            f"{', '.join(saved_plan.topics) if saved_plan.topics else 'all'}."
+        )
+    _console().print("\n".join(lines))
     return 0
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from quizapp.services.review import daily_new_limit
 from quizapp.store import (
     DayCount,
     MissedPoint,
@@ -162,7 +163,7 @@ def progress_report(
         schema_version=store.schema_version,
         questions_in_decks=len(topics),
         totals=store.totals(),
-        summary=store.summary(topics, now, tz),
+        summary=store.summary(topics, now, tz, new_limit=daily_new_limit(store, topics, now, tz)),
         settings=store.settings(),
         reviews_per_day=tuple(store.reviews_per_day(first, today, tz)),
         score_trend=score_trend,

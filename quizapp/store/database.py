@@ -40,6 +40,7 @@ Attempts (each committed in its own transaction with the new FSRS card and revie
     store.question_history(question_id, limit=None) -> list[Attempt]  (newest first, with
         .points: the rubric points of the version answered and whether each was met)
     store.card(question_id) -> fsrs.Card | None
+    store.cards(question_ids) -> dict[str, fsrs.Card]   (the answered ones, one query)
 
 Queue and progress (``now``: aware datetime; ``tz``: tzinfo such as ZoneInfo; ``topics``:
 mapping question id -> topic of the questions that exist now, in deck order)::
@@ -433,6 +434,16 @@ class Store:
     def card(self, question_id: str) -> Card | None:
         return self._card(question_id)
 
+    @guarded
+    def cards(self, question_ids: Sequence[str]) -> dict[str, Card]:
+        """The schedules of those of ``question_ids`` that have been answered, in one query."""
+        rows = self.db.execute(
+            f"SELECT question_id, {_CARD_COLS} FROM cards "
+            "WHERE question_id IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(question_ids))],
+        ).fetchall()
+        return {r[0]: _card_from_row(r[1:]) for r in rows}
+
     # --- queue and progress -----------------------------------------------------------
 
     @guarded
@@ -618,14 +629,22 @@ class Store:
             last=from_ms(row[3]) if row[3] is not None else None,
         )
 
-    def summary(self, topics: Mapping[str, str], now: datetime, tz: tzinfo) -> Summary:
-        """Everything the home screen shows, for the questions in ``topics``."""
+    def summary(
+        self,
+        topics: Mapping[str, str],
+        now: datetime,
+        tz: tzinfo,
+        *,
+        new_limit: int | None = None,
+    ) -> Summary:
+        """Everything the home screen shows, for the questions in ``topics``
+        (``new_limit``: today's new-question allowance when not the usual setting)."""
         ids = list(topics)
         today = local_day(as_utc(now), tz)
         seen = self._count_seen(ids)
         return Summary(
             due=self.due_counts(now, tz, ids),
-            new_remaining_today=self.new_remaining_today(ids, now, tz),
+            new_remaining_today=self.new_remaining_today(ids, now, tz, new_limit=new_limit),
             new_available=len(ids) - seen,
             reviews_today=self.reviews_per_day(today, today, tz)[0].reviews,
             streak=self.streak(now, tz),

@@ -295,9 +295,10 @@ class QuizApp(App[int]):
         from quizapp.tui.screens.review import ReviewScreen
 
         ids, now = list(self.library.questions), self.now()
+        topics = {qid: q.topic for qid, q in self.library.questions.items()}
         queue = self.store_call(
             "read the review queue",
-            lambda s: review_queue(s, ids, now, self.tz),
+            lambda s: review_queue(s, ids, now, self.tz, topics),
             review_queue(None, ids, now, self.tz),
         )
         if not queue:

@@ -18,6 +18,7 @@ from quizapp.tui.widgets.deck_problems import DeckProblems
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 
 if TYPE_CHECKING:
+    from quizapp.services.review import InterviewReadiness
     from quizapp.store import DayCount, SimRun, Summary
     from quizapp.tui.app import QuizApp
 
@@ -44,6 +45,9 @@ class HomeScreen(Screen[None]):
             with Horizontal(id="home-top"):
                 yield Static(id="today", classes="panel")
                 yield MasteryBars(id="mastery", classes="panel")
+            with Vertical(id="interview", classes="panel"):
+                yield Static(id="interview-text")
+                yield MasteryBars(id="interview-bars")
             yield Static(id="recent", classes="panel")
             with Horizontal(id="actions"):
                 yield Button(
@@ -61,6 +65,7 @@ class HomeScreen(Screen[None]):
         self.query_one("#today").border_title = "Today"
         self.query_one("#mastery").border_title = "Mastery by topic"
         self.query_one("#recent").border_title = "Recent activity"
+        self.query_one("#interview").display = False
         self.query_one("#store-problem").border_title = "Progress is not being saved"
         self.query_one("#store-problem").display = False
         self.query_one(DeckProblems).display = False
@@ -91,8 +96,14 @@ class HomeScreen(Screen[None]):
         questions = library.questions
         topics = {qid: q.topic for qid, q in questions.items()}
         now = app.now()
+        from quizapp.services.review import daily_new_limit
+
         summary: Summary | None = app.store_call(
-            "read your progress", lambda s: s.summary(topics, now, app.tz), None
+            "read your progress",
+            lambda s: s.summary(
+                topics, now, app.tz, new_limit=daily_new_limit(s, topics, now, app.tz)
+            ),
+            None,
         )
         decks = len(library.decks)
         self.query_one("#title-bar", Static).update(
@@ -104,6 +115,7 @@ class HomeScreen(Screen[None]):
         )
         self._show_today(summary)
         self._show_mastery(summary, topics)
+        self._show_interview(topics)
         self._show_recent()
         self.query_one(DeckProblems).show([str(e) for e in library.errors])
         problem = self.query_one("#store-problem")
@@ -143,6 +155,33 @@ class HomeScreen(Screen[None]):
                 counts[topic] = counts.get(topic, 0) + 1
             bars = [TopicBar(t, 0.0, 0, n) for t, n in counts.items()]
         self.query_one(MasteryBars).show(bars)
+
+    def _show_interview(self, topics: dict[str, str]) -> None:
+        from quizapp.services.review import interview_readiness  # brings in fsrs: not at start
+
+        app = self.quiz
+        now = app.now()
+        ready: InterviewReadiness | None = app.store_call(
+            "read your interview readiness",
+            lambda s: interview_readiness(s, topics, now, app.tz),
+            None,
+        )
+        panel = self.query_one("#interview")
+        panel.display = ready is not None
+        if ready is None:
+            return
+        left = "today" if ready.days_left == 0 else f"in {plural(ready.days_left, 'day')}"
+        panel.border_title = f"Interview {left} ({ready.plan.day.strftime('%a %d %b')})"
+        self.query_one("#interview-text", Static).update(
+            Content.from_markup(
+                "[$text-muted]Readiness: the recall FSRS predicts for the day, averaged over "
+                "each topic's questions (unseen ones count 0). Reviews until then cover "
+                "them all.[/]"
+            )
+        )
+        self.query_one("#interview-bars", MasteryBars).show(
+            [TopicBar(r.topic, r.recall, r.seen, r.questions) for r in ready.topics]
+        )
 
     def _show_recent(self) -> None:
         app = self.quiz
