@@ -58,7 +58,9 @@ def test_queue_sees_every_chosen_question_in_time_and_brings_the_weakest_forward
         # Three epochs questions answered before today: none is due on the day.
         for qid, ago in (("e00", timedelta(days=1)), ("e01", timedelta(days=1, hours=2))):
             grade(store, question(qid, "epochs"), {0, 1, 2}, T0 - ago, rating=Rating.EASY)
-        grade(store, question("e02", "epochs"), {0, 1}, T0 - timedelta(hours=9), rating=Rating.GOOD)
+        grade(
+            store, question("e02", "epochs"), {0, 1, 2}, T0 - timedelta(hours=9), rating=Rating.EASY
+        )
         usual = review_queue(store, ids, T0, UTC, topics)
         assert len(usual) == 10  # the usual 10 new per day, deck order
         save_interview_plan(store, InterviewPlan(T0.date() + timedelta(days=2), ("epochs",)))
