@@ -64,6 +64,8 @@ Simulation runs::
         status: running | ok | diverged | oom | cancelled | failed | interrupted
     store.set_sim_prediction(run_id, prediction, outcome=None) -> None
     store.finish_sim_run(run_id, status, *, summary=None, result=None, finished=None) -> None
+    store.record_mock_interview(*, started, finished, minutes, topics, score, report) -> int
+    store.mock_interviews(*, limit=50) -> list[MockInterviewRecord]   (newest first)
     store.sim_runs(*, limit=50, experiment=None, question_id=None) -> list[SimRun]
         (newest first; .result is not loaded here)
     store.get_sim_run(run_id) -> SimRun | None   (with .result)
@@ -128,6 +130,7 @@ from quizapp.store.records import (
     DueCounts,
     ImportReport,
     MissedPoint,
+    MockInterviewRecord,
     PointResult,
     QuestionLike,
     Settings,
@@ -732,6 +735,58 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise StoreError(f"There is no simulation run with id {run_id}.")
+
+    # --- mock interviews -------------------------------------------------------------
+
+    @guarded
+    def record_mock_interview(
+        self,
+        *,
+        started: datetime,
+        finished: datetime,
+        minutes: int,
+        topics: Sequence[str],
+        score: float,
+        report: Mapping[str, Any],
+    ) -> int:
+        """Keep a finished mock interview and its report; returns its id."""
+        with write_transaction(self.db):
+            cur = self.db.execute(
+                "INSERT INTO mock_interviews (uid, started_ms, finished_ms, minutes, topics, "
+                "score, report) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    uuid.uuid4().hex,
+                    to_ms(as_utc(started)),
+                    to_ms(as_utc(finished)),
+                    int(minutes),
+                    json.dumps(list(topics)),
+                    min(1.0, max(0.0, float(score))),
+                    json.dumps(report, allow_nan=False),
+                ],
+            )
+        return int(cur.lastrowid or 0)
+
+    @guarded
+    def mock_interviews(self, *, limit: int = 50) -> list[MockInterviewRecord]:
+        """Finished mock interviews, newest first."""
+        rows = self.db.execute(
+            "SELECT id, uid, started_ms, finished_ms, minutes, topics, score, report "
+            "FROM mock_interviews ORDER BY started_ms DESC, id DESC LIMIT ?",
+            [int(limit)],
+        ).fetchall()
+        return [
+            MockInterviewRecord(
+                id=r[0],
+                uid=r[1],
+                started=from_ms(r[2]),
+                finished=from_ms(r[3]),
+                minutes=r[4],
+                topics=tuple(json.loads(r[5])),
+                score=r[6],
+                report=json.loads(r[7]),
+            )
+            for r in rows
+        ]
 
     @guarded
     def sim_runs(

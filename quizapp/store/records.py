@@ -171,3 +171,15 @@ class ImportReport:
     @property
     def added_anything(self) -> bool:
         return bool(self.attempts_added or self.sim_runs_added or self.settings_added)
+
+
+@dataclass(frozen=True, slots=True)
+class MockInterviewRecord:
+    id: int
+    uid: str
+    started: datetime
+    finished: datetime
+    minutes: int
+    topics: tuple[str, ...]
+    score: float
+    report: dict[str, Any]

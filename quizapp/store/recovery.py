@@ -88,7 +88,15 @@ def move_aside(path: Path, moment: datetime) -> Path:
     return target
 
 
-_TABLE_ORDER = ("settings", "rubric_points", "attempts", "cards", "review_log", "sim_runs")
+_TABLE_ORDER = (
+    "settings",
+    "rubric_points",
+    "attempts",
+    "cards",
+    "review_log",
+    "sim_runs",
+    "mock_interviews",
+)
 
 
 def salvage(db: Database, damaged: Path) -> dict[str, int]:

@@ -104,6 +104,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX attempts_submitted_score ON attempts (submitted_ms, score)",
         "DROP INDEX attempts_submitted",
     ),
+    # 4: mock interviews, each with its report (JSON) so sessions can be compared.
+    (
+        """CREATE TABLE mock_interviews (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            started_ms INTEGER NOT NULL,
+            finished_ms INTEGER NOT NULL,
+            minutes INTEGER NOT NULL CHECK (minutes > 0),
+            topics TEXT NOT NULL,
+            score REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
+            report TEXT NOT NULL
+        )""",
+        "CREATE INDEX mock_interviews_started ON mock_interviews (started_ms)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
