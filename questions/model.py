@@ -73,7 +73,8 @@ class Question:
     numeric: NumericAnswer | None = None
     deck: str = ""
     source: str = ""  # file:line where the question is defined
-    # Statements of known misconceptions; an answer that states one is capped (see the loader).
+    # Statements of known misconceptions, never rubric points: an answer that states one caps
+    # the suggested rating at Hard, two or more at Again.
     red_flags: tuple[str, ...] = ()
     # For each follow-up, the 0-based index of the rubric point it probes, or None;
     # either empty (none probes anything) or as long as follow_ups.
