@@ -328,10 +328,9 @@ def parse_deck_bytes(
         return None, [DeckError(where, 0, "toml", message)], []
     except ValueError as exc:  # tomllib lets int() errors through, e.g. a 5000-digit integer
         return None, [DeckError(where, 0, "toml", f"invalid TOML: {exc}")], []
-    try:
-        return _check_deck(path, text, parsed, builtin, check_preset)
-    except RecursionError:  # values nested just below the parser's limit
-        return None, [DeckError(where, 0, "toml", "values nested too deeply to check")], []
+    # Checking recurses once per level where the parser recursed at least twice, so whatever
+    # parsed can be checked.
+    return _check_deck(path, text, parsed, builtin, check_preset)
 
 
 def _check_deck(
@@ -473,15 +472,12 @@ class _Checker:
         path: tuple[Any, ...],
         label: str,
         bounds: tuple[int, int] | None,
-        required: bool = False,
     ) -> tuple[str, ...] | None:
+        """An optional list of strings; ``bounds`` limits its length when it is given."""
         value = table.get(key)
         name = f"{label}{key}"
         expected = f"{bounds[0]}-{bounds[1]} non-empty strings" if bounds else "a list of strings"
         if value is None:
-            if required:
-                self.error(path, name, f"missing; expected a list of {expected}")
-                return None
             return ()
         if not isinstance(value, list):
             self.error((*path, key), name, f"expected a list of strings, got {_type_name(value)}")
@@ -756,24 +752,23 @@ class _Checker:
         flags = self.text_list(raw, "red_flags", path, label, RED_FLAGS)
         if not flags:
             return flags
-        ok = True
-        first: dict[str, int] = {}
-        points = {_same_text(p.text): i for i, p in reversed(list(enumerate(rubric or ())))}
+        before = len(self.errors)
+        points = [_same_text(p.text) for p in rubric or ()]
+        seen: list[str] = []
         for position, flag in enumerate(flags, start=1):
             key = _same_text(flag)
-            if key in first:
-                self.error(where, f"{name}[{position}]", f"repeats red flag {first[key]}")
-                ok = False
-            first.setdefault(key, position)
-            if key in points:
+            if key in seen:
+                message = f"repeats red flag {seen.index(key) + 1}"
+                self.error(where, f"{name}[{position}]", message)
+            elif key in points:
                 self.error(
                     where,
                     f"{name}[{position}]",
-                    f"is also rubric point {points[key] + 1}; a red flag is a wrong statement "
-                    "that lowers the rating, never a point to earn",
+                    f"is also rubric point {points.index(key) + 1}; a red flag is a wrong "
+                    "statement that lowers the rating, never a point to earn",
                 )
-                ok = False
-        return flags if ok else None
+            seen.append(key)
+        return flags if len(self.errors) == before else None
 
     def misconception(
         self, raw: Mapping[str, Any], path: tuple[Any, ...], label: str
