@@ -45,6 +45,7 @@ PresetChecker = Callable[[str, dict[str, Any]], list[str]]
 RUBRIC_POINTS = (3, 6)
 FOLLOW_UPS = (2, 4)
 RED_FLAGS = (1, 4)
+MAX_PARAM_NESTING = 3  # params table > list > (spare level) > value
 MAX_DECK_BYTES = 5 * 1024 * 1024
 """The largest deck file read; the shipped decks are well under 100 KB each."""
 DIFFICULTY = (1, 3)
@@ -328,8 +329,6 @@ def parse_deck_bytes(
         return None, [DeckError(where, 0, "toml", message)], []
     except ValueError as exc:  # tomllib lets int() errors through, e.g. a 5000-digit integer
         return None, [DeckError(where, 0, "toml", f"invalid TOML: {exc}")], []
-    # Checking recurses once per level where the parser recursed at least twice, so whatever
-    # parsed can be checked.
     return _check_deck(path, text, parsed, builtin, check_preset)
 
 
@@ -793,7 +792,19 @@ class _Checker:
         self.unknown_keys(table, SIMULATION_KEYS, sub, name)
         experiment = self.text(table, "experiment", sub, name)
         look_for = self.text(table, "look_for", sub, name, required=False) or ""
-        params = _clean_value(table.get("params", {}))
+        raw_params = table.get("params", {})
+        depth = _nesting(raw_params)
+        if depth > MAX_PARAM_NESTING:
+            # Checked without recursion: cleaning, freezing and the preset checker all recurse,
+            # and a value nested just below the parser's limit would overflow them.
+            self.error(
+                (*sub, "params"),
+                f"{name}params",
+                f"values nested {depth} levels deep; expected each parameter to be a value "
+                "or a list of values",
+            )
+            return None
+        params = _clean_value(raw_params)
         if not isinstance(params, dict):
             self.error(
                 (*sub, "params"),
@@ -887,8 +898,24 @@ def _clean_value(value: Any) -> Any:
 
 
 def _quoted(value: Any) -> str:
-    """A value as an error message shows it; strings are cleaned there, not escaped by repr."""
-    return f"'{value}'" if isinstance(value, str) else repr(value)
+    """A value as an error message shows it; strings are cleaned there, not escaped by repr,
+    and a list or table is named, not printed (it may be nested hundreds deep)."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    return _type_name(value) if isinstance(value, list | dict) else repr(value)
+
+
+def _nesting(value: Any) -> int:
+    """How many lists and tables deep ``value`` goes, found without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | dict):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack += [(v, depth) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
 
 
 def _is_finite(value: int | float) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from questions.loader import MAX_DECK_BYTES, load_library
+from quizapp.library import check_preset
 
 GOOD_DECK = """[deck]
 name = "Mine"
@@ -168,3 +170,55 @@ def test_decks_folder_without_read_permission_is_reported(decks: Path) -> None:
 def test_missing_decks_folder_is_not_a_problem(tmp_path: Path) -> None:
     library = load_library(user_dir=tmp_path / "decks")
     assert library.errors == ()
+
+
+NESTED_PRESET = """[deck]
+name = "Nested"
+[[question]]
+id = "nested"
+kind = {kind}
+[question.simulation]
+experiment = "batch-size-sweep"
+params = {{ batch_sizes = {value} }}
+"""
+
+
+def deepest_parsable() -> int:
+    """The deepest array tomllib parses from here (it recurses, so this depends on the stack)."""
+    low, high = 1, 5000
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            tomllib.loads(f"a = {'[' * middle}{']' * middle}")
+            low = middle
+        except RecursionError:
+            high = middle - 1
+    return low
+
+
+def test_preset_nested_deep_is_a_located_error(decks: Path) -> None:
+    body = NESTED_PRESET.format(kind='"open"', value="[" * 10 + "16" + "]" * 10)
+    path = decks / "nested.toml"
+    path.write_text(body, encoding="utf-8")
+    library = load_library(user_dir=decks, check_preset=check_preset)
+    message = (
+        f"{path}:8: nested.simulation.params: values nested 11 levels deep; expected each "
+        "parameter to be a value or a list of values"
+    )
+    assert message in [str(e) for e in library.errors]
+    assert len(library.questions) == shipped_count() + 1
+
+
+@pytest.mark.timeout(60)
+def test_values_nested_just_below_the_parser_limit_cost_only_their_file(decks: Path) -> None:
+    # Whatever the parser accepts, checking it (the preset checker, echoing a bad value)
+    # must not overflow the stack either.
+    deepest = deepest_parsable()
+    path = decks / "nested.toml"
+    for depth in range(deepest - 10, deepest + 2):
+        nested = "[" * depth + "16" + "]" * depth
+        for kind, value in ((nested, "[16]"), ('"open"', nested)):
+            path.write_text(NESTED_PRESET.format(kind=kind, value=value), encoding="utf-8")
+            library = load_library(user_dir=decks, check_preset=check_preset)
+            assert [e.path for e in library.errors][:1] == [str(path)], (depth, library.errors)
+            assert len(library.questions) == shipped_count() + 1
