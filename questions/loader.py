@@ -46,6 +46,17 @@ RUBRIC_POINTS = (3, 6)
 FOLLOW_UPS = (2, 4)
 RED_FLAGS = (1, 4)
 MAX_PARAM_NESTING = 3  # params table > list > (spare level) > value
+MAX_KEY_PARTS = 32
+"""Dotted key parts allowed (decks use 2 or 3): tomllib's time grows with the square of a
+key's length, so one key of a million parts would parse for days."""
+_KEY_PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""
+# Runs of 5 or more dotted parts. The look-behind lets a run start only where a key can (not
+# inside a word, right after a quote, a dot or a backslash), and finditer resumes after each
+# run, so the scan is linear; a plain search for 33 parts would retry inside every near-miss.
+_DOTTED_RUN = re.compile(
+    rf"""(?<![A-Za-z0-9_.\\"'-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{4,}}+"""
+)
+_KEY_PARTS = re.compile(_KEY_PART)
 MAX_DECK_BYTES = 5 * 1024 * 1024
 """The largest deck file read; the shipped decks are well under 100 KB each."""
 DIFFICULTY = (1, 3)
@@ -317,6 +328,13 @@ def parse_deck_bytes(
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, [DeckError(where, line, "file", f"not UTF-8 text ({exc.reason})")], []
+    long_key = _overlong_key_line(text)
+    if long_key is not None:
+        message = (
+            f"more than {MAX_KEY_PARTS} dot-joined parts in a row; a key has at most 3 (one that "
+            "long would take hours to parse)"
+        )
+        return None, [DeckError(where, long_key, "toml", message)], []
     try:
         parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -330,6 +348,17 @@ def parse_deck_bytes(
     except ValueError as exc:  # tomllib lets int() errors through, e.g. a 5000-digit integer
         return None, [DeckError(where, 0, "toml", f"invalid TOML: {exc}")], []
     return _check_deck(path, text, parsed, builtin, check_preset)
+
+
+def _overlong_key_line(text: str) -> int | None:
+    """The first line holding a run of more than :data:`MAX_KEY_PARTS` dotted parts."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.count(".") < MAX_KEY_PARTS:  # a key lies on one line; most lines end here
+            continue
+        runs = _DOTTED_RUN.finditer(line)
+        if any(len(_KEY_PARTS.findall(run.group())) > MAX_KEY_PARTS for run in runs):
+            return number
+    return None
 
 
 def _check_deck(

@@ -222,3 +222,24 @@ def test_values_nested_just_below_the_parser_limit_cost_only_their_file(decks: P
             library = load_library(user_dir=decks, check_preset=check_preset)
             assert [e.path for e in library.errors][:1] == [str(path)], (depth, library.errors)
             assert len(library.questions) == shipped_count() + 1
+
+
+@pytest.mark.timeout(30)
+def test_key_with_a_huge_number_of_dotted_parts_is_refused_quickly(decks: Path) -> None:
+    # tomllib's time grows with the square of a dotted key's length: 200,000 parts would take
+    # it about a quarter of an hour; a 5 MB file, days.
+    path = decks / "dotted.toml"
+    path.write_text('[deck]\nname = "x"\n' + ".".join(["a"] * 200_000) + " = 1\n", "utf-8")
+    errors, _ = problems(decks)
+    assert errors == [
+        f"{path}:3: toml: more than 32 dot-joined parts in a row; a key has at most 3 "
+        "(one that long would take hours to parse)"
+    ]
+
+
+def test_text_full_of_dots_is_not_mistaken_for_a_long_key(decks: Path) -> None:
+    prose = "e.g. 1.5 x 10.0 = 15.0, i.e. about 1.2.3.4 of 0.1. " * 20
+    body = GOOD_DECK.replace("so 1,173 in three epochs.", f"so 1,173. {prose}")
+    (decks / "mine.toml").write_text(body, encoding="utf-8")
+    errors, _ = problems(decks)
+    assert errors == []
