@@ -45,6 +45,8 @@ PresetChecker = Callable[[str, dict[str, Any]], list[str]]
 RUBRIC_POINTS = (3, 6)
 FOLLOW_UPS = (2, 4)
 RED_FLAGS = (1, 4)
+MAX_QUESTIONS = 1000  # per deck file; the shipped decks hold about 10 each
+MAX_ERRORS = 100  # listed per deck file; the rest are counted
 MAX_PARAM_NESTING = 3  # params table > list > (spare level) > value
 MAX_KEY_PARTS = 32
 """Dotted key parts allowed (decks use 2 or 3): tomllib's time grows with the square of a
@@ -294,7 +296,7 @@ def load_library(
                 )
             else:
                 seen[qid] = f"{path}:{line}"
-        errors += sorted(deck_errors, key=lambda e: e.line)
+        errors += sorted(deck_errors, key=lambda e: e.line or math.inf)  # whole-file notes last
         if deck is None:
             continue
         kept = tuple(q for q in deck.questions if q.id not in duplicates)
@@ -376,6 +378,9 @@ def _check_deck(
         checker.error(("question",), "question", "no questions; expected [[question]] tables")
     elif not isinstance(raw_questions, list):
         checker.error(("question",), "question", "expected an array of [[question]] tables")
+    elif len(raw_questions) > MAX_QUESTIONS:
+        message = f"{len(raw_questions)} questions; a deck file holds at most {MAX_QUESTIONS}"
+        checker.error(("question",), "question", f"{message} (split it into several files)")
     else:
         for index, raw in enumerate(raw_questions):
             question = checker.question(index, raw, deck_meta[0] or clean_text(path.stem))
@@ -383,7 +388,11 @@ def _check_deck(
                 questions.append(question)
     name, description = deck_meta
     deck = Deck(name or clean_text(path.stem), path, description, builtin, tuple(questions))
-    return deck, checker.errors, checker.ids
+    errors = checker.errors
+    if checker.problems > len(errors):
+        more = checker.problems - len(errors)
+        errors.append(DeckError(str(path), 0, "file", f"and {more} more problems not listed"))
+    return deck, errors, checker.ids
 
 
 class _LineIndex:
@@ -453,17 +462,28 @@ class _Checker:
         self.where = where
         self.index = index
         self.check_preset = check_preset
-        self.errors: list[DeckError] = []
+        self.errors: list[DeckError] = []  # the first MAX_ERRORS problems
+        self.problems = 0  # all of them
         self.ids: list[tuple[str, int]] = []
 
+    @property
+    def full(self) -> bool:
+        return len(self.errors) >= MAX_ERRORS
+
     def error(self, path: tuple[Any, ...], key: str, message: str) -> None:
-        self.errors.append(DeckError(self.where, self.index.line(path), key, message))
+        self.problems += 1
+        if not self.full:
+            self.errors.append(DeckError(self.where, self.index.line(path), key, message))
 
     def unknown_keys(
         self, table: Mapping[str, Any], allowed: Sequence[str], path: tuple[Any, ...], label: str
     ) -> None:
         for key in table:
-            if key not in allowed:
+            if key in allowed:
+                continue
+            if self.full:  # counted only: a table of a million typos must not cost minutes
+                self.problems += 1
+            else:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 self.error(
@@ -550,7 +570,7 @@ class _Checker:
         if not isinstance(raw, dict):
             self.error(path, f"question #{index + 1}", "expected a [[question]] table")
             return None
-        before = len(self.errors)
+        before = self.problems
         raw_id = raw.get("id")
         label = (
             f"{raw_id}."
@@ -611,7 +631,7 @@ class _Checker:
         simulation = self.simulation(raw, path, label)
         numeric = self.numeric(raw, path, label, kind)
 
-        if len(self.errors) > before:
+        if self.problems > before:
             return None
         assert qid and topic and kind and prompt and model_answer
         assert follow_ups is not None and references is not None and rubric is not None
@@ -717,7 +737,7 @@ class _Checker:
             self.error((*path, "follow_ups"), name, f"expected {expected}, got {_type_name(value)}")
             return None
         where = (*path, "follow_ups")
-        before = len(self.errors)
+        before = self.problems
         items: list[tuple[str, int | None]] = []
         for position, item in enumerate(value, start=1):
             item_name = f"{name}[{position}]"
@@ -735,7 +755,7 @@ class _Checker:
                 )
         if not low <= len(value) <= high:
             self.error(where, name, f"has {len(value)} items; expected {expected_items}")
-        return items if len(self.errors) == before else None
+        return items if self.problems == before else None
 
     def probes(
         self,
@@ -780,7 +800,7 @@ class _Checker:
         flags = self.text_list(raw, "red_flags", path, label, RED_FLAGS)
         if not flags:
             return flags
-        before = len(self.errors)
+        before = self.problems
         points = [_same_text(p.text) for p in rubric or ()]
         seen: list[str] = []
         for position, flag in enumerate(flags, start=1):
@@ -796,7 +816,7 @@ class _Checker:
                     "statement that lowers the rating, never a point to earn",
                 )
             seen.append(key)
-        return flags if len(self.errors) == before else None
+        return flags if self.problems == before else None
 
     def misconception(
         self, raw: Mapping[str, Any], path: tuple[Any, ...], label: str

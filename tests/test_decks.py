@@ -447,3 +447,22 @@ def test_numeric_answer_must_be_finite(tmp_path: Path, answer: str, expected: st
     path = write_deck(tmp_path, "n.toml", body)
     (error,) = errors_of(path)
     assert error.startswith(f"{path}:14: n.numeric.answer: ") and error.endswith(expected), error
+
+
+def test_a_deck_lists_its_first_100_problems_and_counts_the_rest(tmp_path: Path) -> None:
+    typos = "".join(f"nmae{i} = 1\n" for i in range(150))
+    path = write_deck(tmp_path, "typos.toml", OPEN_QUESTION.format(id="q"), header=typos)
+    library = load_library([path], include_builtin=False)
+    errors = [str(e) for e in library.errors]
+    assert len(errors) == 101
+    assert errors[0].startswith(f"{path}:2: deck.nmae0: unknown key")
+    assert errors[-1] == f"{path}: file: and 51 more problems not listed"  # 150 typos, no name
+    assert list(library.questions) == ["q"], "the valid question still loads"
+
+
+def test_a_deck_of_more_than_1000_questions_is_refused(tmp_path: Path) -> None:
+    path = write_deck(tmp_path, "huge.toml", "[[question]]\n" * 1001)
+    assert errors_of(path) == [
+        f"{path}:3: question: 1001 questions; a deck file holds at most 1000 "
+        "(split it into several files)"
+    ]
