@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -243,3 +245,26 @@ def test_text_full_of_dots_is_not_mistaken_for_a_long_key(decks: Path) -> None:
     (decks / "mine.toml").write_text(body, encoding="utf-8")
     errors, _ = problems(decks)
     assert errors == []
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_cli_reports_bad_deck_files_and_still_lists_the_rest(tmp_path: Path) -> None:
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "mine.toml").write_text(GOOD_DECK, encoding="utf-8")
+    (decks / "loop.toml").symlink_to("loop.toml")
+    os.mkfifo(decks / "x.toml")
+
+    def quizapp(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "quizapp", "--home", str(tmp_path), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    listed = quizapp("deck", "list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "Mine" in listed.stdout
+    checked = quizapp("deck", "validate", str(decks / "loop.toml"), str(decks / "x.toml"))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr, checked.stderr
+    out = checked.stdout.replace("\n", "")
+    assert f"{decks / 'loop.toml'}: deck: cannot read: symbolic link loop" in out
+    assert f"{decks / 'x.toml'}: file: not a regular file (a FIFO)" in out
