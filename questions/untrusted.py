@@ -19,6 +19,8 @@ C1 controls U+0080-U+009F                 ``␛`` and the 7-bit equivalent (CSI 
                                           ``␛[``, OSC U+009D is ``␛]``)
 bidi embeddings, overrides and isolates   ``⟨U+202E⟩`` and so on: visible, so a line cannot
 U+202A-U+202E, U+2066-U+2069              be made to read differently from what it holds
+lone surrogates U+D800-U+DFFF (JSON's     ``�`` U+FFFD: they cannot be encoded, so printing
+``"\\ud800"`` makes one)                  one would raise UnicodeEncodeError
 ========================================  ===================================================
 
 The result contains none of those characters, so cleaning is idempotent. This module has no
@@ -47,6 +49,8 @@ def _table() -> Mapping[int, str]:
         table[code] = "\u241b" + chr(code - 0x40)
     for code in _BIDI:
         table[code] = f"⟨U+{code:04X}⟩"
+    for code in range(0xD800, 0xE000):
+        table[code] = "\ufffd"
     return table
 
 

@@ -61,11 +61,13 @@ def is_dangerous(char: str) -> bool:
         ("\u202aa\u202bb\u202cc\u202dd\u202ee", "⟨U+202A⟩a⟨U+202B⟩b⟨U+202C⟩c⟨U+202D⟩d⟨U+202E⟩e"),
         ("\u2066a\u2067b\u2068c\u2069", "⟨U+2066⟩a⟨U+2067⟩b⟨U+2068⟩c⟨U+2069⟩"),
         ("emoji 🙂, accents é, Greek λ", "emoji 🙂, accents é, Greek λ"),
+        ("lone \ud800 surrogate", "lone \ufffd surrogate"),  # json.loads makes these
     ],
 )
 def test_clean_text_makes_controls_visible_and_keeps_the_rest(raw: str, shown: str) -> None:
     assert clean_text(raw) == shown
     assert clean_text(shown) == shown, "cleaning twice changes nothing"
+    shown.encode("utf-8")  # printable on any UTF-8 terminal
 
 
 def test_clean_text_leaves_no_dangerous_character() -> None:
