@@ -3,9 +3,9 @@
 Each problem is a :class:`DeckError` whose text reads ``file:line: key: what is wrong``
 (``file: key: what is wrong`` for a problem with the whole file). Bad input never raises: a
 broken deck yields errors, and its valid questions still load. A bad file costs only itself:
-only regular files are read (never a FIFO, a device or a folder), at most
-:data:`MAX_DECK_BYTES` of them, a link loop or nesting too deep to parse is that file's error,
-and a decks folder that cannot be read is reported.
+only regular files are read (never a FIFO, a device or a folder) within the ``MAX_*`` limits
+below, a link loop or nesting too deep to parse is that file's error, and a decks folder that
+cannot be read is reported.
 
 Deck files are untrusted: every text field and every echoed key or value in an error goes
 through :func:`questions.untrusted.clean_text`, so no control character reaches a terminal.
@@ -45,12 +45,17 @@ PresetChecker = Callable[[str, dict[str, Any]], list[str]]
 RUBRIC_POINTS = (3, 6)
 FOLLOW_UPS = (2, 4)
 RED_FLAGS = (1, 4)
-MAX_QUESTIONS = 1000  # per deck file; the shipped decks hold about 10 each
+DIFFICULTY = (1, 3)
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+TOPIC_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+
+# Limits that keep one crafted file from costing more than itself (the shipped decks are
+# under 100 KB, about 10 questions each, with keys of 2 or 3 parts).
+MAX_DECK_BYTES = 5 * 1024 * 1024
+MAX_QUESTIONS = 1000  # per deck file
 MAX_ERRORS = 100  # listed per deck file; the rest are counted
 MAX_PARAM_NESTING = 3  # params table > list > (spare level) > value
-MAX_KEY_PARTS = 32
-"""Dotted key parts allowed (decks use 2 or 3): tomllib's time grows with the square of a
-key's length, so one key of a million parts would parse for days."""
+MAX_KEY_PARTS = 32  # tomllib's time grows with the square of a dotted key's length
 _KEY_PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""
 # Runs of 5 or more dotted parts. The look-behind lets a run start only where a key can (not
 # inside a word, right after a quote, a dot or a backslash), and finditer resumes after each
@@ -59,11 +64,6 @@ _DOTTED_RUN = re.compile(
     rf"""(?<![A-Za-z0-9_.\\"'-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{4,}}+"""
 )
 _KEY_PARTS = re.compile(_KEY_PART)
-MAX_DECK_BYTES = 5 * 1024 * 1024
-"""The largest deck file read; the shipped decks are well under 100 KB each."""
-DIFFICULTY = (1, 3)
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-TOPIC_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 
 DECK_KEYS = ("name", "description")
 QUESTION_KEYS = (
