@@ -1,13 +1,25 @@
 """Load question decks from TOML and validate them, reporting every problem at once.
 
-Each problem is a :class:`DeckError` whose text reads ``file:line: key: what is wrong``.
-Bad input never raises: a broken deck yields errors, and its valid questions still load.
+Each problem is a :class:`DeckError` whose text reads ``file:line: key: what is wrong``
+(``file: key: what is wrong`` for a problem with the whole file). Bad input never raises: a
+broken deck yields errors, and its valid questions still load. A bad file costs only itself:
+only regular files are read (never a FIFO, a device or a folder) within the ``MAX_*`` limits
+below, a link loop or nesting too deep to parse is that file's error, and a decks folder that
+cannot be read is reported.
+
+Deck files are untrusted: every text field and every echoed key or value in an error goes
+through :func:`questions.untrusted.clean_text`, so no control character reaches a terminal.
+The format itself is documented in the README ("Writing your own deck").
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
+import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +37,33 @@ from questions.model import (
     SimulationPreset,
     freeze,
 )
+from questions.untrusted import clean_text
 
 PresetChecker = Callable[[str, dict[str, Any]], list[str]]
 """Checks a simulation preset (experiment name, parameters); returns error messages."""
 
 RUBRIC_POINTS = (3, 6)
 FOLLOW_UPS = (2, 4)
+RED_FLAGS = (1, 4)
 DIFFICULTY = (1, 3)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TOPIC_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+
+# Limits that keep one crafted file from costing more than itself (the shipped decks are
+# under 100 KB, about 10 questions each, with keys of 2 or 3 parts).
+MAX_DECK_BYTES = 5 * 1024 * 1024
+MAX_QUESTIONS = 1000  # per deck file
+MAX_ERRORS = 100  # listed per deck file; the rest are counted
+MAX_PARAM_NESTING = 3  # params table > list > (spare level) > value
+MAX_KEY_PARTS = 32  # tomllib's time grows with the square of a dotted key's length
+_KEY_PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""
+# Runs of 5 or more dotted parts. The look-behind lets a run start only where a key can (not
+# inside a word, right after a quote, a dot or a backslash), and finditer resumes after each
+# run, so the scan is linear; a plain search for 33 parts would retry inside every near-miss.
+_DOTTED_RUN = re.compile(
+    rf"""(?<![A-Za-z0-9_.\\"'-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{4,}}+"""
+)
+_KEY_PARTS = re.compile(_KEY_PART)
 
 DECK_KEYS = ("name", "description")
 QUESTION_KEYS = (
@@ -49,8 +79,10 @@ QUESTION_KEYS = (
     "references",
     "simulation",
     "numeric",
+    "red_flags",
 )
 RUBRIC_KEYS = ("text", "must_have")
+FOLLOW_UP_KEYS = ("text", "probes")
 MISCONCEPTION_KEYS = ("belief", "correction")
 SIMULATION_KEYS = ("experiment", "params", "look_for")
 NUMERIC_KEYS = ("answer", "tolerance", "unit")
@@ -58,13 +90,24 @@ NUMERIC_KEYS = ("answer", "tolerance", "unit")
 
 @dataclass(frozen=True, slots=True)
 class DeckError:
+    """One problem; ``line`` 0 means the whole file (or folder).
+
+    Every field is cleaned on construction: paths, keys and values echoed from a deck are
+    untrusted text.
+    """
+
     path: str
     line: int
     key: str
     message: str
 
+    def __post_init__(self) -> None:
+        for name in ("path", "key", "message"):
+            object.__setattr__(self, name, clean_text(getattr(self, name)))
+
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.key}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.key}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -89,11 +132,111 @@ def builtin_deck_files() -> list[Path]:
     )
 
 
-def deck_files(path: Path) -> list[Path]:
-    """A deck file, or the ``*.toml`` files of a folder, sorted by name."""
-    if path.is_dir():
-        return sorted(path.glob("*.toml"))
-    return [path]
+def deck_files(folder: Path) -> list[Path]:
+    """The ``*.toml`` entries of a folder, sorted by name; hidden ones (editor lock files such as
+    ``.#deck.toml``) are skipped. Raises ``OSError`` when the folder cannot be listed."""
+    with os.scandir(folder) as entries:
+        names = [e.name for e in entries if e.name.endswith(".toml") and e.name[0] != "."]
+    return [folder / name for name in sorted(names)]
+
+
+class DeckReadError(Exception):
+    """A deck file that cannot be read; the text says why, for the user."""
+
+
+def read_deck_bytes(path: Path, limit: int = MAX_DECK_BYTES) -> tuple[bytes, tuple[int, int]]:
+    """The bytes of a deck file and its identity ``(st_dev, st_ino)``.
+
+    Only a regular file of at most ``limit`` bytes is read, so a FIFO cannot block, a device
+    such as ``/dev/zero`` cannot fill memory, and a link loop is an error, not a traceback.
+    Raises :class:`DeckReadError`.
+    """
+    try:
+        info = os.stat(path)  # follows links, so a link to a FIFO is seen as a FIFO
+        _check_regular(info, limit)
+        # O_NONBLOCK: were the file swapped for a FIFO after the stat, open must not wait.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+        try:
+            info = os.fstat(fd)  # what was opened, not what was stat-ed
+            _check_regular(info, limit)
+            chunks: list[bytes] = []
+            left = limit + 1  # one byte more than allowed tells a file that grew meanwhile
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise DeckReadError(f"cannot read: {_os_reason(exc, path)}") from None
+    if left <= 0:
+        raise DeckReadError(_too_large(limit))
+    return b"".join(chunks), (info.st_dev, info.st_ino)
+
+
+def _check_regular(info: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise DeckReadError(
+            f"not a regular file ({_file_kind(info.st_mode)}); expected a .toml file"
+        )
+    if info.st_size > limit:
+        raise DeckReadError(_too_large(limit, info.st_size))
+
+
+def _too_large(limit: int, size: int | None = None) -> str:
+    """``size`` is None when the file grew past the limit while being read."""
+    mb = 1024 * 1024
+    shown = f"{size / mb:.1f} MB" if size is not None else f"over {limit / mb:g} MB"
+    return f"too large ({shown}); a deck file may be at most {limit / mb:g} MB"
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
+
+
+def _os_reason(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return "broken symbolic link (its target does not exist)"
+    return exc.strerror or str(exc)
+
+
+def _expand(path: Path, *, folder_only: bool) -> tuple[list[Path], DeckError | None]:
+    """The deck files a path stands for (itself, or a folder's decks), or the problem with it.
+
+    ``folder_only`` is for the user's decks folder: missing is fine (no user decks), anything
+    else that is not a readable folder is reported.
+    """
+    where = str(path)
+    key = "folder" if folder_only else "deck"
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.islink(path):
+            return [], None if folder_only else DeckError(where, 0, key, "no such file or folder")
+        return [], DeckError(where, 0, key, f"cannot read: {_os_reason(exc, path)}")
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            return deck_files(path), None
+        except OSError as exc:
+            return [], DeckError(where, 0, key, f"cannot list the folder: {_os_reason(exc, path)}")
+    if folder_only:
+        kind = _file_kind(info.st_mode) if not stat.S_ISREG(info.st_mode) else "a file"
+        return [], DeckError(
+            where, 0, key, f"not a folder ({kind}); expected a folder of .toml decks"
+        )
+    return [path], None
 
 
 def load_library(
@@ -107,27 +250,37 @@ def load_library(
     Ids must be unique across all of them; a later duplicate is reported and skipped.
     """
     sources: list[tuple[Path, bool]] = []
+    errors: list[DeckError] = []
     if include_builtin:
         sources += [(p, True) for p in builtin_deck_files()]
-    if user_dir is not None and user_dir.is_dir():
-        sources += [(p, False) for p in deck_files(user_dir)]
-    errors: list[DeckError] = []
-    for raw in extra_paths:
-        path = Path(raw).expanduser()
-        if not path.exists():
-            errors.append(DeckError(str(path), 0, "deck", "no such file or folder"))
-            continue
-        sources += [(p, False) for p in deck_files(path)]
+    found: list[tuple[Path, bool]] = []
+    if user_dir is not None:
+        found.append((user_dir, True))
+    found += [(Path(raw).expanduser(), False) for raw in extra_paths]
+    for path, folder_only in found:
+        files, problem = _expand(path, folder_only=folder_only)
+        sources += [(p, False) for p in files]
+        if problem is not None:
+            errors.append(problem)
 
     decks: list[Deck] = []
     seen: dict[str, str] = {}  # id -> source of its first definition
-    seen_files: set[Path] = set()
+    seen_files: set[tuple[int, int]] = set()
+    unreadable: set[str] = set()
     for path, builtin in sources:
-        resolved = path.resolve()
-        if resolved in seen_files:
+        try:
+            data, identity = read_deck_bytes(path)
+        except DeckReadError as exc:
+            if os.path.abspath(path) not in unreadable:  # reached twice: say it once
+                unreadable.add(os.path.abspath(path))
+                errors.append(DeckError(str(path), 0, "file", str(exc)))
             continue
-        seen_files.add(resolved)
-        deck, deck_errors, ids = parse_deck(path, builtin=builtin, check_preset=check_preset)
+        if identity in seen_files:  # the same file reached twice (a link, or --deck twice)
+            continue
+        seen_files.add(identity)
+        deck, deck_errors, ids = parse_deck_bytes(
+            path, data, builtin=builtin, check_preset=check_preset
+        )
         duplicates = set()
         for qid, line in ids:
             if qid in seen:
@@ -143,7 +296,7 @@ def load_library(
                 )
             else:
                 seen[qid] = f"{path}:{line}"
-        errors += sorted(deck_errors, key=lambda e: e.line)
+        errors += sorted(deck_errors, key=lambda e: e.line or math.inf)  # whole-file notes last
         if deck is None:
             continue
         kept = tuple(q for q in deck.questions if q.id not in duplicates)
@@ -160,22 +313,64 @@ def parse_deck(
     Returns the deck (``None`` if unreadable) with its valid questions, its errors, and the
     id and line of every question, valid or not (for duplicate checks).
     """
+    try:
+        data, _ = read_deck_bytes(path)
+    except DeckReadError as exc:
+        return None, [DeckError(str(path), 0, "file", str(exc))], []
+    return parse_deck_bytes(path, data, builtin=builtin, check_preset=check_preset)
+
+
+def parse_deck_bytes(
+    path: Path, data: bytes, *, builtin: bool = False, check_preset: PresetChecker | None = None
+) -> tuple[Deck | None, list[DeckError], list[tuple[str, int]]]:
+    """:func:`parse_deck` for bytes already read from ``path``."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM from Windows editors
     except UnicodeDecodeError as exc:
-        return None, [DeckError(where, 1, "file", f"not UTF-8 text ({exc.reason})")], []
-    except OSError as exc:
-        return None, [DeckError(where, 0, "file", f"cannot read: {exc.strerror or exc}")], []
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [DeckError(where, line, "file", f"not UTF-8 text ({exc.reason})")], []
+    long_key = _overlong_key_line(text)
+    if long_key is not None:
+        message = (
+            f"more than {MAX_KEY_PARTS} dot-joined parts in a row; a key has at most 3 (one that "
+            "long would take hours to parse)"
+        )
+        return None, [DeckError(where, long_key, "toml", message)], []
     try:
-        data = tomllib.loads(text)
+        parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else 1
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         return None, [DeckError(where, line, "toml", f"invalid TOML: {message}")], []
+    except RecursionError:
+        message = "invalid TOML: arrays or tables nested too deeply to read"
+        return None, [DeckError(where, 0, "toml", message)], []
+    except ValueError as exc:  # tomllib lets int() errors through, e.g. a 5000-digit integer
+        return None, [DeckError(where, 0, "toml", f"invalid TOML: {exc}")], []
+    return _check_deck(path, text, parsed, builtin, check_preset)
 
-    checker = _Checker(where, _LineIndex(text), check_preset)
+
+def _overlong_key_line(text: str) -> int | None:
+    """The first line holding a run of more than :data:`MAX_KEY_PARTS` dotted parts."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.count(".") < MAX_KEY_PARTS:  # a key lies on one line; most lines end here
+            continue
+        runs = _DOTTED_RUN.finditer(line)
+        if any(len(_KEY_PARTS.findall(run.group())) > MAX_KEY_PARTS for run in runs):
+            return number
+    return None
+
+
+def _check_deck(
+    path: Path,
+    text: str,
+    data: dict[str, Any],
+    builtin: bool,
+    check_preset: PresetChecker | None,
+) -> tuple[Deck | None, list[DeckError], list[tuple[str, int]]]:
+    checker = _Checker(clean_text(str(path)), _LineIndex(text), check_preset)
     deck_meta = checker.deck_table(data)
     questions: list[Question] = []
     raw_questions = data.get("question")
@@ -183,14 +378,21 @@ def parse_deck(
         checker.error(("question",), "question", "no questions; expected [[question]] tables")
     elif not isinstance(raw_questions, list):
         checker.error(("question",), "question", "expected an array of [[question]] tables")
+    elif len(raw_questions) > MAX_QUESTIONS:
+        message = f"{len(raw_questions)} questions; a deck file holds at most {MAX_QUESTIONS}"
+        checker.error(("question",), "question", f"{message} (split it into several files)")
     else:
         for index, raw in enumerate(raw_questions):
-            question = checker.question(index, raw, deck_meta[0] or path.stem)
+            question = checker.question(index, raw, deck_meta[0] or clean_text(path.stem))
             if question is not None:
                 questions.append(question)
     name, description = deck_meta
-    deck = Deck(name or path.stem, path, description, builtin, tuple(questions))
-    return deck, checker.errors, checker.ids
+    deck = Deck(name or clean_text(path.stem), path, description, builtin, tuple(questions))
+    errors = checker.errors
+    if checker.problems > len(errors):
+        more = checker.problems - len(errors)
+        errors.append(DeckError(str(path), 0, "file", f"and {more} more problems not listed"))
+    return deck, errors, checker.ids
 
 
 class _LineIndex:
@@ -260,17 +462,28 @@ class _Checker:
         self.where = where
         self.index = index
         self.check_preset = check_preset
-        self.errors: list[DeckError] = []
+        self.errors: list[DeckError] = []  # the first MAX_ERRORS problems
+        self.problems = 0  # all of them
         self.ids: list[tuple[str, int]] = []
 
+    @property
+    def full(self) -> bool:
+        return len(self.errors) >= MAX_ERRORS
+
     def error(self, path: tuple[Any, ...], key: str, message: str) -> None:
-        self.errors.append(DeckError(self.where, self.index.line(path), key, message))
+        self.problems += 1
+        if not self.full:
+            self.errors.append(DeckError(self.where, self.index.line(path), key, message))
 
     def unknown_keys(
         self, table: Mapping[str, Any], allowed: Sequence[str], path: tuple[Any, ...], label: str
     ) -> None:
         for key in table:
-            if key not in allowed:
+            if key in allowed:
+                continue
+            if self.full:  # counted only: a table of a million typos must not cost minutes
+                self.problems += 1
+            else:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 self.error(
@@ -298,7 +511,7 @@ class _Checker:
         if not value.strip():
             self.error((*path, key), f"{label}{key}", "empty; expected a non-empty string")
             return None
-        return value.strip()
+        return clean_text(value.strip())
 
     def text_list(
         self,
@@ -308,13 +521,12 @@ class _Checker:
         label: str,
         bounds: tuple[int, int] | None,
     ) -> tuple[str, ...] | None:
+        """An optional list of strings; ``bounds`` limits its length when it is given."""
         value = table.get(key)
         name = f"{label}{key}"
         expected = f"{bounds[0]}-{bounds[1]} non-empty strings" if bounds else "a list of strings"
         if value is None:
-            if bounds:
-                self.error(path, name, f"missing; expected a list of {expected}")
-            return () if not bounds else None
+            return ()
         if not isinstance(value, list):
             self.error((*path, key), name, f"expected a list of strings, got {_type_name(value)}")
             return None
@@ -326,7 +538,7 @@ class _Checker:
                 self.error((*path, key), f"{name}[{position}]", f"expected text, got {got}")
                 ok = False
             else:
-                items.append(item.strip())
+                items.append(clean_text(item.strip()))
         if bounds and not bounds[0] <= len(value) <= bounds[1]:
             self.error((*path, key), name, f"has {len(value)} items; expected {expected}")
             ok = False
@@ -358,7 +570,7 @@ class _Checker:
         if not isinstance(raw, dict):
             self.error(path, f"question #{index + 1}", "expected a [[question]] table")
             return None
-        before = len(self.errors)
+        before = self.problems
         raw_id = raw.get("id")
         label = (
             f"{raw_id}."
@@ -407,21 +619,23 @@ class _Checker:
             self.error(
                 (*path, "kind"),
                 f"{label}kind",
-                f"{kind_raw!r} is not allowed; expected 'open' or 'numeric'",
+                f"{_quoted(kind_raw)} is not allowed; expected 'open' or 'numeric'",
             )
         prompt = self.text(raw, "prompt", path, label)
         model_answer = self.text(raw, "model_answer", path, label)
-        follow_ups = self.text_list(raw, "follow_ups", path, label, FOLLOW_UPS)
         references = self.text_list(raw, "references", path, label, None)
         rubric = self.rubric(raw, path, label, kind)
+        follow_ups = self.follow_ups(raw, path, label, kind, rubric)
+        red_flags = self.red_flags(raw, path, label, kind, rubric)
         misconception = self.misconception(raw, path, label)
         simulation = self.simulation(raw, path, label)
         numeric = self.numeric(raw, path, label, kind)
 
-        if len(self.errors) > before:
+        if self.problems > before:
             return None
         assert qid and topic and kind and prompt and model_answer
         assert follow_ups is not None and references is not None and rubric is not None
+        assert red_flags is not None
         return Question(
             id=qid,
             topic=topic,
@@ -430,7 +644,9 @@ class _Checker:
             prompt=prompt,
             model_answer=model_answer,
             rubric=rubric,
-            follow_ups=follow_ups,
+            follow_ups=tuple(text for text, _ in follow_ups),
+            follow_up_probes=_probes_or_empty(follow_ups),
+            red_flags=red_flags,
             misconception=misconception,
             references=references,
             simulation=simulation,
@@ -496,6 +712,112 @@ class _Checker:
             ok = False
         return tuple(points) if ok else None
 
+    def follow_ups(
+        self,
+        raw: Mapping[str, Any],
+        path: tuple[Any, ...],
+        label: str,
+        kind: QuestionKind | None,
+        rubric: tuple[RubricPoint, ...] | None,
+    ) -> list[tuple[str, int | None]] | None:
+        """Each follow-up's text and the 0-based rubric point it probes (or None).
+
+        A follow-up is a string, or ``{ text = "...", probes = N }`` naming rubric point N
+        (1-based, as the review screen numbers them).
+        """
+        value = raw.get("follow_ups")
+        name = f"{label}follow_ups"
+        low, high = FOLLOW_UPS
+        expected_items = f"{low}-{high} non-empty strings or {{ text, probes }} tables"
+        expected = f"a list of {expected_items}"
+        if value is None:
+            self.error(path, name, f"missing; expected {expected}")
+            return None
+        if not isinstance(value, list):
+            self.error((*path, "follow_ups"), name, f"expected {expected}, got {_type_name(value)}")
+            return None
+        where = (*path, "follow_ups")
+        before = self.problems
+        items: list[tuple[str, int | None]] = []
+        for position, item in enumerate(value, start=1):
+            item_name = f"{name}[{position}]"
+            if isinstance(item, dict):
+                self.unknown_keys(item, FOLLOW_UP_KEYS, where, f"{item_name}.")
+                text = self.text(item, "text", where, f"{item_name}.")
+                probes = self.probes(item, where, f"{item_name}.", kind, rubric)
+                items.append((text or "", probes))
+            elif isinstance(item, str) and item.strip():
+                items.append((clean_text(item.strip()), None))
+            else:
+                got = "an empty string" if isinstance(item, str) else _type_name(item)
+                self.error(
+                    where, item_name, f"expected text or a {{ text, probes }} table, got {got}"
+                )
+        if not low <= len(value) <= high:
+            self.error(where, name, f"has {len(value)} items; expected {expected_items}")
+        return items if self.problems == before else None
+
+    def probes(
+        self,
+        item: Mapping[str, Any],
+        path: tuple[Any, ...],
+        label: str,
+        kind: QuestionKind | None,
+        rubric: tuple[RubricPoint, ...] | None,
+    ) -> int | None:
+        """The 0-based rubric point a follow-up probes, or None (when it names none, and when
+        ``probes`` is wrong or the rubric is broken: both are reported)."""
+        value = item.get("probes")
+        if value is None:
+            return None
+        name = f"{label}probes"
+        if kind is QuestionKind.NUMERIC:
+            self.error(path, name, "numeric questions have no rubric points to probe")
+            return None
+        count = len(rubric) if rubric else 0
+        expected = f"the number of a rubric point, 1-{count}" if count else "a rubric point"
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.error(path, name, f"expected {expected}, got {_type_name(value)}")
+        elif rubric is not None and not 1 <= value <= count:
+            self.error(path, name, f"{value} names no rubric point; expected {expected}")
+        elif rubric is not None:
+            return value - 1
+        return None
+
+    def red_flags(
+        self,
+        raw: Mapping[str, Any],
+        path: tuple[Any, ...],
+        label: str,
+        kind: QuestionKind | None,
+        rubric: tuple[RubricPoint, ...] | None,
+    ) -> tuple[str, ...] | None:
+        name = f"{label}red_flags"
+        where = (*path, "red_flags")
+        if "red_flags" in raw and kind is QuestionKind.NUMERIC:
+            self.error(where, name, "numeric questions are graded automatically; expected none")
+            return None
+        flags = self.text_list(raw, "red_flags", path, label, RED_FLAGS)
+        if not flags:
+            return flags
+        before = self.problems
+        points = [_same_text(p.text) for p in rubric or ()]
+        seen: list[str] = []
+        for position, flag in enumerate(flags, start=1):
+            key = _same_text(flag)
+            if key in seen:
+                message = f"repeats red flag {seen.index(key) + 1}"
+                self.error(where, f"{name}[{position}]", message)
+            elif key in points:
+                self.error(
+                    where,
+                    f"{name}[{position}]",
+                    f"is also rubric point {points.index(key) + 1}; a red flag is a wrong "
+                    "statement that lowers the rating, never a point to earn",
+                )
+            seen.append(key)
+        return flags if self.problems == before else None
+
     def misconception(
         self, raw: Mapping[str, Any], path: tuple[Any, ...], label: str
     ) -> Misconception | None:
@@ -519,7 +841,19 @@ class _Checker:
         self.unknown_keys(table, SIMULATION_KEYS, sub, name)
         experiment = self.text(table, "experiment", sub, name)
         look_for = self.text(table, "look_for", sub, name, required=False) or ""
-        params = table.get("params", {})
+        raw_params = table.get("params", {})
+        depth = _nesting(raw_params)
+        if depth > MAX_PARAM_NESTING:
+            # Checked without recursion: cleaning, freezing and the preset checker all recurse,
+            # and a value nested just below the parser's limit would overflow them.
+            self.error(
+                (*sub, "params"),
+                f"{name}params",
+                f"values nested {depth} levels deep; expected each parameter to be a value "
+                "or a list of values",
+            )
+            return None
+        params = _clean_value(raw_params)
         if not isinstance(params, dict):
             self.error(
                 (*sub, "params"),
@@ -572,7 +906,12 @@ class _Checker:
                 (*sub, "answer"), f"{name}.answer", f"expected a number, got {_type_name(answer)}"
             )
             ok = False
-        if not _is_number(tolerance) or tolerance < 0:
+        elif not _is_finite(answer):
+            self.error(
+                (*sub, "answer"), f"{name}.answer", f"got {answer}; expected a finite number"
+            )
+            ok = False
+        if not _is_number(tolerance) or not _is_finite(tolerance) or tolerance < 0:
             got = tolerance if _is_number(tolerance) else _type_name(tolerance)
             self.error(
                 (*sub, "tolerance"), f"{name}.tolerance", f"got {got}; expected a number >= 0"
@@ -583,7 +922,56 @@ class _Checker:
             ok = False
         if not ok:
             return None
-        return NumericAnswer(float(answer), float(tolerance), unit.strip())  # type: ignore[arg-type]
+        return NumericAnswer(float(answer), float(tolerance), clean_text(unit.strip()))  # type: ignore[arg-type]
+
+
+def _probes_or_empty(follow_ups: Sequence[tuple[str, int | None]]) -> tuple[int | None, ...]:
+    probes = tuple(probed for _, probed in follow_ups)
+    return probes if any(p is not None for p in probes) else ()
+
+
+def _same_text(text: str) -> str:
+    """Text compared the way a reader would: case and spacing ignored."""
+    return " ".join(text.casefold().split())
+
+
+def _clean_value(value: Any) -> Any:
+    """A TOML value with every string in it (keys included) cleaned."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): _clean_value(v) for k, v in value.items()}
+    return value
+
+
+def _quoted(value: Any) -> str:
+    """A value as an error message shows it; strings are cleaned there, not escaped by repr,
+    and a list or table is named, not printed (it may be nested hundreds deep)."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    return _type_name(value) if isinstance(value, list | dict) else repr(value)
+
+
+def _nesting(value: Any) -> int:
+    """How many lists and tables deep ``value`` goes, found without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | dict):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack += [(v, depth) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
+
+
+def _is_finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _is_number(value: Any) -> bool:

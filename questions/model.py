@@ -73,16 +73,45 @@ class Question:
     numeric: NumericAnswer | None = None
     deck: str = ""
     source: str = ""  # file:line where the question is defined
+    # Statements of known misconceptions, never rubric points: an answer that states one caps
+    # the suggested rating at Hard, two or more at Again.
+    red_flags: tuple[str, ...] = ()
+    # For each follow-up, the 0-based index of the rubric point it probes, or None;
+    # either empty (none probes anything) or as long as follow_ups.
+    follow_up_probes: tuple[int | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.follow_up_probes and len(self.follow_up_probes) != len(self.follow_ups):
+            raise ValueError(
+                f"{self.id}: follow_up_probes has {len(self.follow_up_probes)} entries "
+                f"for {len(self.follow_ups)} follow-ups"
+            )
+        for point in self.follow_up_probes:
+            if point is not None and not 0 <= point < len(self.rubric):
+                raise ValueError(
+                    f"{self.id}: a follow-up probes rubric point {point}; "
+                    f"the rubric has {len(self.rubric)}"
+                )
+
+    def follow_ups_probing(self, point: int) -> tuple[str, ...]:
+        """The follow-ups that probe rubric point ``point`` (0-based), in deck order."""
+        return tuple(
+            text
+            for text, probed in zip(self.follow_ups, self.follow_up_probes, strict=False)
+            if probed == point
+        )
 
     @property
     def content_hash(self) -> str:
         """Short hash of what the user is shown and graded on; changes when the text is edited."""
-        payload = {
+        payload: dict[str, Any] = {
             "prompt": self.prompt,
             "model_answer": self.model_answer,
             "rubric": [asdict(p) for p in self.rubric],
             "numeric": asdict(self.numeric) if self.numeric else None,
         }
+        if self.red_flags:  # only when present, so questions without any keep their hash
+            payload["red_flags"] = list(self.red_flags)
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -281,3 +281,188 @@ def test_cli_version_and_help_do_not_import_torch() -> None:
         [sys.executable, "-m", "quizapp", "--version"], capture_output=True, text=True, timeout=60
     )
     assert version.stdout.startswith("quizapp ")
+
+
+# Red flags (issue 13) and follow-ups that name the rubric point they probe (issue 14).
+
+RED_FLAGS = 'red_flags = ["A bigger batch needs a smaller learning rate"]\n'
+PROBING = (
+    'follow_ups = ["And with Adam?", { text = "How does the noise scale with B?", probes = 1 }]'
+)
+PLAIN_FOLLOW_UPS = 'follow_ups = ["And with Adam?", "What if memory only fits batch 8?"]'
+
+
+def open_question(extra: str = "", follow_ups: str = PLAIN_FOLLOW_UPS) -> str:
+    body = OPEN_QUESTION.format(id="q").replace(PLAIN_FOLLOW_UPS, follow_ups)
+    return body.replace("references =", f"{extra}references =", 1)
+
+
+def test_questions_without_new_fields_keep_their_content_hash(tmp_path: Path) -> None:
+    # Stored progress is keyed by this hash: the format change must not orphan it.
+    path = write_deck(
+        tmp_path, "a.toml", OPEN_QUESTION.format(id="q") + NUMERIC_QUESTION.format(id="n")
+    )
+    questions = load_library([path], include_builtin=False).questions
+    assert {k: q.content_hash for k, q in questions.items()} == {
+        "q": "54372028e3257e90",  # as computed before red flags existed
+        "n": "feccce7834f33485",
+    }
+
+
+def test_red_flags_load_and_count_in_the_content_hash(tmp_path: Path) -> None:
+    flags = (
+        'red_flags = ["A bigger batch needs a smaller learning rate", "More epochs always help"]\n'
+    )
+    path = write_deck(tmp_path, "a.toml", open_question(flags))
+    library = load_library([path], include_builtin=False)
+    assert library.errors == ()
+    question = library.questions["q"]
+    assert question.red_flags == (
+        "A bigger batch needs a smaller learning rate",
+        "More epochs always help",
+    )
+    assert question.content_hash != "54372028e3257e90", "red flags change how it is graded"
+    assert len(question.rubric) == 3, "red flags are not rubric points"
+
+
+@pytest.mark.parametrize(
+    ("red_flags", "expected"),
+    [
+        ("red_flags = []", ":11: q.red_flags: has 0 items; expected 1-4 non-empty strings"),
+        ('red_flags = ["  "]', ":11: q.red_flags[1]: expected text, got an empty string"),
+        ("red_flags = [3]", ":11: q.red_flags[1]: expected text, got an integer"),
+        ('red_flags = "wrong"', ":11: q.red_flags: expected a list of strings, got a string"),
+        (
+            'red_flags = ["a", "b", "c", "d", "e"]',
+            ":11: q.red_flags: has 5 items; expected 1-4 non-empty strings",
+        ),
+        (
+            'red_flags = ["Bigger batch, smaller LR", "bigger  batch, SMALLER lr"]',
+            ":11: q.red_flags[2]: repeats red flag 1",
+        ),
+        (
+            'red_flags = ["says the variance of the mean gradient falls as 1/B"]',
+            ":11: q.red_flags[1]: is also rubric point 1; a red flag is a wrong statement that "
+            "lowers the rating, never a point to earn",
+        ),
+        ('red_flag = ["x"]', ":11: q.red_flag: unknown key; did you mean 'red_flags'?"),
+    ],
+)
+def test_red_flag_mistakes_get_located_messages(
+    tmp_path: Path, red_flags: str, expected: str
+) -> None:
+    path = write_deck(tmp_path, "deck.toml", open_question(red_flags + "\n"))
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}{expected}"), error
+    assert load_library([path], include_builtin=False).questions == {}
+
+
+def test_numeric_question_takes_no_red_flags(tmp_path: Path) -> None:
+    body = NUMERIC_QUESTION.format(id="n").replace(
+        "[question.numeric]", f"{RED_FLAGS}\n[question.numeric]"
+    )
+    path = write_deck(tmp_path, "n.toml", body)
+    assert errors_of(path) == [
+        f"{path}:13: n.red_flags: numeric questions are graded automatically; expected none"
+    ]
+
+
+def test_follow_up_names_the_rubric_point_it_probes(tmp_path: Path) -> None:
+    path = write_deck(tmp_path, "a.toml", open_question(follow_ups=PROBING))
+    library = load_library([path], include_builtin=False)
+    assert library.errors == ()
+    question = library.questions["q"]
+    assert question.follow_ups == ("And with Adam?", "How does the noise scale with B?")
+    assert question.follow_up_probes == (None, 0), "0-based, like Grade.met"
+    assert question.follow_ups_probing(0) == ("How does the noise scale with B?",)
+    assert question.follow_ups_probing(1) == ()
+
+
+def test_plain_follow_ups_probe_nothing(tmp_path: Path) -> None:
+    path = write_deck(tmp_path, "a.toml", open_question())
+    question = load_library([path], include_builtin=False).questions["q"]
+    assert question.follow_up_probes == ()
+    assert all(question.follow_ups_probing(i) == () for i in range(len(question.rubric)))
+
+
+@pytest.mark.parametrize(
+    ("probes", "expected"),
+    [
+        (
+            "probes = 4",
+            "q.follow_ups[2].probes: 4 names no rubric point; expected the number "
+            "of a rubric point, 1-3",
+        ),
+        ("probes = 0", "q.follow_ups[2].probes: 0 names no rubric point"),
+        (
+            'probes = "1"',
+            "q.follow_ups[2].probes: expected the number of a rubric point, 1-3, got a string",
+        ),
+        ("probe = 1", "q.follow_ups[2].probe: unknown key; did you mean 'probes'?"),
+    ],
+)
+def test_probes_must_name_an_existing_rubric_point(
+    tmp_path: Path, probes: str, expected: str
+) -> None:
+    follow_ups = PROBING.replace("probes = 1", probes)
+    path = write_deck(tmp_path, "deck.toml", open_question(follow_ups=follow_ups))
+    errors = errors_of(path)
+    assert any(e.startswith(f"{path}:10: {expected}") for e in errors), errors
+    assert load_library([path], include_builtin=False).questions == {}
+
+
+def test_follow_up_table_needs_text(tmp_path: Path) -> None:
+    path = write_deck(
+        tmp_path,
+        "deck.toml",
+        open_question(
+            follow_ups=PROBING.replace('text = "How does the noise scale with B?", ', "")
+        ),
+    )
+    assert errors_of(path) == [
+        f"{path}:10: q.follow_ups[2].text: missing; expected a non-empty string"
+    ]
+
+
+def test_numeric_follow_up_cannot_probe(tmp_path: Path) -> None:
+    body = NUMERIC_QUESTION.format(id="n").replace(
+        '"At batch 256?"', '{ text = "At batch 256?", probes = 1 }'
+    )
+    path = write_deck(tmp_path, "n.toml", body)
+    assert errors_of(path) == [
+        f"{path}:11: n.follow_ups[2].probes: numeric questions have no rubric points to probe"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("nan", "got nan; expected a finite number"),
+        ("-inf", "got -inf; expected a finite number"),
+        ("1" + "0" * 400, "expected a finite number"),  # too large for a float
+    ],
+)
+def test_numeric_answer_must_be_finite(tmp_path: Path, answer: str, expected: str) -> None:
+    body = NUMERIC_QUESTION.format(id="n").replace("answer = 1173", f"answer = {answer}")
+    path = write_deck(tmp_path, "n.toml", body)
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:14: n.numeric.answer: ") and error.endswith(expected), error
+
+
+def test_a_deck_lists_its_first_100_problems_and_counts_the_rest(tmp_path: Path) -> None:
+    typos = "".join(f"nmae{i} = 1\n" for i in range(150))
+    path = write_deck(tmp_path, "typos.toml", OPEN_QUESTION.format(id="q"), header=typos)
+    library = load_library([path], include_builtin=False)
+    errors = [str(e) for e in library.errors]
+    assert len(errors) == 101
+    assert errors[0].startswith(f"{path}:2: deck.nmae0: unknown key")
+    assert errors[-1] == f"{path}: file: and 51 more problems not listed"  # 150 typos, no name
+    assert list(library.questions) == ["q"], "the valid question still loads"
+
+
+def test_a_deck_of_more_than_1000_questions_is_refused(tmp_path: Path) -> None:
+    path = write_deck(tmp_path, "huge.toml", "[[question]]\n" * 1001)
+    assert errors_of(path) == [
+        f"{path}:3: question: 1001 questions; a deck file holds at most 1000 "
+        "(split it into several files)"
+    ]

@@ -49,7 +49,7 @@ def validate_decks(args: argparse.Namespace) -> int:
     if args.paths:
         home = data_home(args.home)
         # Shipped and user decks come along so duplicate ids across them are caught.
-        targets = [Path(p).expanduser().resolve() for p in [*args.paths, *args.deck]]
+        targets = [Path(p).expanduser().absolute() for p in [*args.paths, *args.deck]]
         library = load_library(
             extra_paths=targets, user_dir=user_decks_dir(home), check_preset=check_preset
         )
