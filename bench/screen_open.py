@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from store_scale import NOW, TOPICS, TZ, history  # noqa: E402
+from store_scale import NOW, TOPICS, TZ, history
 
-from questions.loader import Library, load_library  # noqa: E402
-from quizapp.store import Store  # noqa: E402
-from quizapp.tui.app import QuizApp  # noqa: E402
+from questions.loader import Library, load_library
+from quizapp.store import Store
+from quizapp.tui.app import QuizApp
 
 QUESTIONS = 500
 TARGET_MS = 100.0

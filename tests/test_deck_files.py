@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from questions.loader import MAX_DECK_BYTES, load_library
-from quizapp.library import check_preset
+from quizapp.services.library import check_preset
 
 GOOD_DECK = """[deck]
 name = "Mine"
