@@ -73,6 +73,44 @@ NUMERIC_FORMULAS: dict[str, tuple[float, tuple[str, ...]]] = {
     "num-noise-reduction": (math.sqrt(512 / 32), ("32", "512")),
     "num-training-hours": (90 * 1_200_000 / 2500 / 3600, ("2,500", "90 epochs", "1.2 million")),
     "num-early-stopping-epoch": (7 + 3, ("patience 3", "epoch 7")),
+    # A scheduler stepped per update: divisions by gamma in one epoch of ceil(N / B) calls.
+    "num-scheduler-per-update": (
+        math.floor(math.ceil(50_000 / 128) / 30),
+        ("step_size=30", "50,000", "128"),
+    ),
+    "num-cosine-lr": (
+        0.0 + (0.1 - 0.0) * (1 + math.cos(math.pi * 2_500 / 10_000)) / 2,
+        ("from 0.1 to 0", "10,000 updates", "update 2,500"),
+    ),
+    # AdamW multiplies each weight by (1 - lr * wd) per update.
+    "num-adamw-shrink": (
+        (1 - 0.001 * 0.1) ** 10_000,
+        ("lr = 0.001", "weight_decay = 0.1", "10,000 updates"),
+    ),
+    # Same effective rate lr / (1 - momentum) at the new momentum.
+    "num-momentum-effective-lr": (
+        0.05 / (1 - 0.9) * (1 - 0.99),
+        ("learning rate 0.05", "momentum 0.9", "momentum 0.99"),
+    ),
+    # Tokens per step = micro-batch x sequence length x ranks x accumulation steps.
+    "num-tokens-per-step": (
+        4 * 2048 * 64 * 8,
+        ("4 sequences", "2,048 tokens", "64 data-parallel GPUs", "8 gradient-accumulation"),
+    ),
+    # Global batch = GPUs x per-GPU batch; linear rule on the global batch.
+    "num-dp-lr-more-gpus": (
+        0.1 * (32 * 32) / (8 * 32),
+        ("8 GPUs", "32 images per GPU", "learning rate 0.1", "32 GPUs"),
+    ),
+    # Mixed-precision Adam: 2 + 2 (16-bit weights, grads) + 4 (fp32 master) + 4 + 4 (moments).
+    "num-bytes-per-param": (
+        7e9 * (2 + 2 + 4 + 4 + 4) / 1e9,
+        ("7-billion", "16-bit weights and gradients", "fp32 master", "two fp32 Adam", "10^9"),
+    ),
+    "num-chinchilla-epochs": (
+        20 * 3e9 / 15e9,
+        ("3-billion", "20 training tokens per parameter", "15 billion unique tokens"),
+    ),
 }
 
 # Units a speed claim must be stated in (the most common confusion about batch size).
@@ -248,6 +286,12 @@ def test_known_misconceptions_are_taught(library: Library) -> None:
         "lr-grad-accumulation",  # accumulation keeps small-batch noise
         "bs-speed-units",  # a larger batch is always faster
         "ep-underfit-overfit",  # more epochs is always better
+        "sched-why-decay",  # Adam needs no learning-rate schedule
+        "sched-budget-tied",  # stopping a long cosine run halfway equals a shorter schedule
+        "opt-adamw-vs-l2",  # weight_decay in Adam is the same as AdamW
+        "scale-chinchilla-data",  # a language model must never see text twice
+        "scale-dp-adding-gpus",  # adding GPUs needs no change to the hyperparameters
+        "ep-random-labels",  # 100% training accuracy means the task was learned
     ):
         assert library.questions[qid].misconception is not None, qid
 
