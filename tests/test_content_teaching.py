@@ -104,3 +104,13 @@ def test_added_interview_topics_have_enough_questions(library: Library) -> None:
     per_topic = Counter(q.topic for q in library.questions.values())
     thin = {topic: per_topic[topic] for topic in ADDED_TOPICS if per_topic[topic] < 5}
     assert thin == {}, f"topics with fewer than 5 questions: {thin}"
+
+
+def test_at_least_fifteen_questions_carry_a_red_flag() -> None:
+    from questions.loader import load_library
+
+    flagged = [q for q in load_library().questions.values() if q.red_flags]
+    assert len(flagged) >= 15
+    # The seeds' best-known error is among them (see shared/seeds/README.md).
+    statements = " ".join(f for q in flagged for f in q.red_flags).lower()
+    assert "larger batch needs a smaller learning rate" in statements

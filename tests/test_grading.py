@@ -102,3 +102,15 @@ def test_rating_values_match_fsrs() -> None:
     for rating in Rating:
         assert fsrs.Rating(int(rating)).name.upper() == rating.name
     assert [r.label for r in Rating] == ["Again", "Hard", "Good", "Easy"]
+
+
+def test_red_flags_cap_the_suggested_rating() -> None:
+    rubric = [RubricPoint("a", must_have=True), RubricPoint("b"), RubricPoint("c")]
+    flags = ["Bigger batch needs a smaller LR.", "More epochs are always better."]
+    assert grade_rubric(rubric, {0, 1, 2}).suggested == Rating.EASY
+    one = grade_rubric(rubric, {0, 1, 2}, flags, stated=[1])
+    assert one.suggested == Rating.HARD and one.red_flags == (flags[1],)
+    assert one.score == 1.0  # points met still count; only the rating is capped
+    assert grade_rubric(rubric, {0, 1, 2}, flags, stated=[0, 1]).suggested == Rating.AGAIN
+    with pytest.raises(ValueError, match="red flag index 2"):
+        grade_rubric(rubric, {0}, flags, stated=[2])

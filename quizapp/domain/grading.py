@@ -6,16 +6,18 @@ met (indexes into ``question.rubric``); a numeric answer is graded against its t
 Public API::
 
     Rating                      IntEnum AGAIN=1, HARD=2, GOOD=3, EASY=4 (same values as fsrs)
-    Grade(score, suggested, met, rubric_size)   frozen; what grading produced
+    Grade(score, suggested, met, rubric_size, red_flags)   frozen; what grading produced
     rubric_score(rubric, met) -> float          share of points met, 0.0..1.0
-    suggest_rating(rubric, met) -> Rating
-    grade_rubric(rubric, met) -> Grade
+    suggest_rating(rubric, met, red_flags_stated=0) -> Rating
+    grade_rubric(rubric, met, red_flags=(), stated=()) -> Grade
     parse_number(text) -> float                 raises ValueError with a readable message
     grade_numeric(numeric, given) -> Grade      given: float or the typed text
 
 Suggested rating from the share of rubric points met (exact fractions, no float edges):
 all points -> EASY, at least 2/3 -> GOOD, at least 1/3 -> HARD, else AGAIN; a missed
-must-have point caps the suggestion at HARD. The user may override the suggestion.
+must-have point caps the suggestion at HARD. Red flags are statements of a known
+misconception: an answer that states one is capped at HARD, two or more at AGAIN, whatever
+else it covered. The user may override the suggestion.
 """
 
 from __future__ import annotations
@@ -65,13 +67,15 @@ class Grade:
     """The outcome of grading one answer, before the user confirms or overrides the rating.
 
     ``met`` holds the indexes of the rubric points met (empty for numeric questions);
-    ``rubric_size`` is how many points the rubric had, so missed points can be derived later.
+    ``rubric_size`` is how many points the rubric had, so missed points can be derived later;
+    ``red_flags`` the red-flag statements the answer made (their text).
     """
 
     score: float
     suggested: Rating
     met: frozenset[int] = frozenset()
     rubric_size: int = 0
+    red_flags: tuple[str, ...] = ()
 
 
 def _checked_met(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> frozenset[int]:
@@ -97,7 +101,9 @@ def missed_must_have(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> b
     return any(p.must_have and i not in points for i, p in enumerate(rubric))
 
 
-def suggest_rating(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> Rating:
+def suggest_rating(
+    rubric: Sequence[RubricPointLike], met: Iterable[int], red_flags_stated: int = 0
+) -> Rating:
     """The rating the rubric suggests; see the module docstring for the thresholds."""
     points = _checked_met(rubric, met)
     if not rubric:
@@ -115,16 +121,35 @@ def suggest_rating(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> Rat
         # Missing an essential point means the answer would not pass in an interview,
         # however many side points it covered.
         rating = min(rating, Rating.HARD)
+    # Stating a misconception is worse than leaving a point out: it is what an interviewer
+    # remembers.
+    if red_flags_stated >= 2:
+        rating = Rating.AGAIN
+    elif red_flags_stated == 1:
+        rating = min(rating, Rating.HARD)
     return rating
 
 
-def grade_rubric(rubric: Sequence[RubricPointLike], met: Iterable[int]) -> Grade:
+def grade_rubric(
+    rubric: Sequence[RubricPointLike],
+    met: Iterable[int],
+    red_flags: Sequence[str] = (),
+    stated: Iterable[int] = (),
+) -> Grade:
+    """Grade ticked rubric points; ``stated`` indexes the ``red_flags`` the answer made."""
     points = _checked_met(rubric, met)
+    flags = sorted(frozenset(int(i) for i in stated))
+    bad = [i for i in flags if not 0 <= i < len(red_flags)]
+    if bad:
+        raise ValueError(
+            f"red flag index {bad[0]} is out of range: the question has {len(red_flags)}"
+        )
     return Grade(
         score=rubric_score(rubric, points),
-        suggested=suggest_rating(rubric, points),
+        suggested=suggest_rating(rubric, points, len(flags)),
         met=points,
         rubric_size=len(rubric),
+        red_flags=tuple(red_flags[i] for i in flags),
     )
 
 
