@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def _open_app(home: str | None, extra_decks: list[str]) -> int:
+def _open_app(home: str | None, extra_decks: list[str], start: str | None) -> int:
     from quizapp.tui.app import run
 
-    return run(home=home, extra_decks=extra_decks)
+    return run(home=home, extra_decks=extra_decks, start=start)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

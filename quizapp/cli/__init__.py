@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "quizapp.cli.progress",
     "quizapp.cli.sim",
     "quizapp.cli.serve",
+    "quizapp.cli.drill",
 )
 
 
@@ -63,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-AppLauncher = Callable[[str | None, list[str]], int]
+# open_app(home, extra_decks, start): start is an app action to run first ("drill") or None.
+AppLauncher = Callable[[str | None, list[str], str | None], int]
 
 
 def main(argv: Sequence[str] | None = None, open_app: AppLauncher | None = None) -> int:
@@ -82,7 +84,8 @@ def main(argv: Sequence[str] | None = None, open_app: AppLauncher | None = None)
             if open_app is None:
                 parser.print_help()
                 return 2
-            return open_app(args.home, args.deck)
+            return open_app(args.home, args.deck, None)
+        args.open_app = open_app
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

@@ -53,6 +53,8 @@ mapping question id -> topic of the questions that exist now, in deck order)::
     store.score_trend(now, tz, *, weeks=12) -> list[TrendPoint(week, attempts, mean_score)]
     store.mastery(topics, now) -> list[TopicMastery]
     store.missed_points(*, question_id=None, limit=10) -> list[MissedPoint]
+    store.recent_answers(*, per_question=2) -> dict[str, list[Attempt]]  (with .points)
+    store.again_counts() -> dict[str, int]      (times each question was rated Again)
     store.summary(topics, now, tz) -> Summary   (everything the home screen shows)
     store.totals() -> Totals(attempts, questions_seen, sim_runs, first, last)
 
@@ -616,6 +618,42 @@ class Store:
         )
         ranked = [m for m in ranked if m.missed > 0]
         return ranked if limit is None else ranked[:limit]
+
+    @guarded
+    def recent_answers(self, *, per_question: int = 2) -> dict[str, list[Attempt]]:
+        """The latest ``per_question`` graded rubric answers of every question, newest first,
+        with their points (numeric answers have no points and are left out)."""
+        rows = self.db.execute(
+            f"""SELECT {_ATTEMPT_COLS} FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY question_id ORDER BY submitted_ms DESC, id DESC) AS k
+                FROM attempts WHERE rubric_size > 0)
+            WHERE k <= ? ORDER BY question_id, k""",
+            [int(per_question)],
+        ).fetchall()
+        attempts = [_attempt(r) for r in rows]
+        texts = self._rubric_texts({(a.question_id, a.content_hash) for a in attempts})
+        out: dict[str, list[Attempt]] = {}
+        for a in attempts:
+            points = tuple(
+                PointResult(
+                    i,
+                    *texts.get((a.question_id, a.content_hash, i), (f"point {i + 1}", False)),
+                    met=i in a.met,
+                )
+                for i in range(a.rubric_size)
+            )
+            out.setdefault(a.question_id, []).append(_replace_points(a, points))
+        return out
+
+    @guarded
+    def again_counts(self) -> dict[str, int]:
+        """How many times each question was rated Again (failed)."""
+        return dict(
+            self.db.execute(
+                "SELECT question_id, count(*) FROM attempts WHERE rating = 1 GROUP BY question_id"
+            ).fetchall()
+        )
 
     @guarded
     def totals(self) -> Totals:

@@ -334,6 +334,28 @@ class QuizApp(App[int]):
         if isinstance(self.screen, HomeScreen):
             self.screen.refresh_data()
 
+    def action_drill(self) -> None:
+        """Practise the questions with weak points (missed twice in a row) and leeches."""
+        if not self._when_ready(self.action_drill):
+            return
+        if not self._leave_to_home():
+            return
+        from quizapp.services.weak_points import WeakSpots, weak_spots
+
+        questions = self.library.questions
+        spots = self.store_call(
+            "read your weak points", lambda s: weak_spots(s, questions), WeakSpots((), ())
+        )
+        queue = spots.drill_queue()
+        if not queue:
+            self.notify(
+                "No weak points yet: a rubric point becomes one when you miss it twice in a "
+                "row, and a question failed four times is a leech.",
+                title="Drill",
+            )
+            return
+        self.practise(queue, title=f"Drill: {len(queue)} with weak points")
+
     def practise(self, question_ids: Iterable[str], title: str = "Practice") -> None:
         """Practise questions outside the schedule (their due dates do not change)."""
         from quizapp.tui.screens.review import ReviewScreen
@@ -445,8 +467,11 @@ def read_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
     return keymap, problems
 
 
-def run(home: str | None, extra_decks: list[str]) -> int:
-    """Start the app (called by ``quizapp`` without a command); returns the exit code."""
+def run(home: str | None, extra_decks: list[str], start: str | None = None) -> int:
+    """Start the app (``quizapp`` without a command; ``start``: an action to open with, such
+    as "drill"); returns the exit code."""
     app = QuizApp(home, extra_decks)
+    if start is not None:
+        app.call_later(app.run_action, start)
     result = app.run()
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)
