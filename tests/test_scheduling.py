@@ -134,3 +134,20 @@ def test_local_days_follow_the_users_midnight() -> None:
     assert day_start(date(2024, 3, 10), ZoneInfo("America/Havana")) == datetime(
         2024, 3, 10, 5, 0, tzinfo=UTC
     )
+
+
+def test_new_questions_are_interleaved_across_topics() -> None:
+    from quizapp.domain.scheduling import interleave_by_topic
+
+    topics = {"b1": "bs", "b2": "bs", "b3": "bs", "e1": "ep", "l1": "lr", "l2": "lr"}
+    assert interleave_by_topic(list(topics), topics) == ["b1", "e1", "l1", "b2", "l2", "b3"]
+
+
+def test_review_queue_brings_new_questions_topic_by_topic_in_turn(tmp_path) -> None:
+    from quizapp.services.review import review_queue
+    from quizapp.store import Store
+
+    topics = {f"b{i}": "batch-size" for i in range(4)} | {f"e{i}": "epochs" for i in range(4)}
+    with Store.open(tmp_path / "home") as store:
+        queue = review_queue(store, list(topics), datetime(2026, 3, 2, tzinfo=UTC), UTC, topics)
+    assert queue == ["b0", "e0", "b1", "e1", "b2", "e2", "b3", "e3"]

@@ -26,7 +26,7 @@ Public API::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -178,6 +178,21 @@ def plan_queue(
             queue.append(QueueItem(qid, None))
             new_remaining -= 1
     return queue
+
+
+def interleave_by_topic(question_ids: Sequence[str], topics: Mapping[str, str]) -> list[str]:
+    """Deck order within each topic, topics taking turns (in the order they first appear):
+    new questions then come mixed, which helps learners tell related ideas apart
+    (interleaved practice), instead of one topic after another."""
+    by_topic: dict[str, list[str]] = {}
+    for qid in question_ids:
+        by_topic.setdefault(topics.get(qid, ""), []).append(qid)
+    out: list[str] = []
+    queues = list(by_topic.values())
+    while queues:
+        out.extend(q.pop(0) for q in queues)
+        queues = [q for q in queues if q]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

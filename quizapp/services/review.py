@@ -16,7 +16,7 @@ from quizapp.domain.interview_date import (
     readiness,
     weakest_on_the_day,
 )
-from quizapp.domain.scheduling import local_day
+from quizapp.domain.scheduling import interleave_by_topic, local_day
 from quizapp.store import Store
 
 # Without a working store there is no schedule: offer this many questions in deck order.
@@ -76,11 +76,14 @@ def review_queue(
     tz: tzinfo,
     topics: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Ids of the questions to review now: due ones first, then today's new ones.
+    """Ids of the questions to review now: due ones first, then today's new ones, topics
+    taking turns when ``topics`` (question id -> topic) is given.
 
     Before an interview date (``topics`` maps question id to topic): new questions of the
     chosen topics come first, enough per day to see them all in time, and questions whose
     predicted recall on the day is below the desired retention are brought forward."""
+    if topics is not None:
+        question_ids = interleave_by_topic(question_ids, topics)
     if store is None:
         return list(question_ids[:FALLBACK_QUEUE])
     plan = interview_plan(store)
