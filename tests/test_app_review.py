@@ -164,3 +164,17 @@ async def test_a_graded_question_is_not_due_again_the_same_session(tmp_path: Pat
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         assert "t-open" not in screen.queue
+
+
+async def test_rating_bar_shows_when_each_choice_brings_the_question_back(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        await pilot.press("r", "ctrl+r")
+        await pilot.pause()
+        bar = app.screen.query_one(RatingBar)
+        assert set(bar.intervals) == set(Rating)
+        ordered = [bar.intervals[r] for r in Rating]
+        assert ordered == sorted(ordered) and ordered[0] < ordered[-1]
+        labels = [str(choice.content) for choice in bar.query(".rating-choice").results(Static)]
+        assert labels[0].startswith("Again 1m") and labels[-1].startswith("Easy ")
+        assert labels[-1].split()[1].endswith("d")  # Easy schedules days ahead

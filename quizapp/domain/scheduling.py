@@ -25,6 +25,7 @@ Public API::
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -125,6 +126,25 @@ def review(
         start, FsrsRating(int(rating)), review_datetime=when, review_duration=duration_ms
     )
     return Review(before=card, after=after, log=log)
+
+
+def next_intervals(
+    card: Card | None,
+    question_id: str,
+    now: datetime,
+    *,
+    desired_retention: float = DEFAULT_RETENTION,
+) -> dict[Rating, timedelta]:
+    """How long until the question comes back for each rating given now (what Anki shows
+    on its answer buttons)."""
+    when = as_utc(now)
+    return {
+        rating: review(
+            copy.deepcopy(card), question_id, rating, when, desired_retention=desired_retention
+        ).after.due
+        - when
+        for rating in Rating
+    }
 
 
 def replay(

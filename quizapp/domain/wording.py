@@ -1,5 +1,7 @@
 """Small helpers for the sentences quizapp shows."""
 
+from datetime import timedelta
+
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     """``plural(1, "attempt")`` -> "1 attempt"; ``plural(3, "attempt")`` -> "3 attempts"."""
@@ -25,3 +27,18 @@ def humanize_delta(seconds: float) -> str:
     if days < 60:
         return f"in {round(days)} days"
     return f"in {round(days / 30)} months"
+
+
+def short_interval(delta: timedelta) -> str:
+    """A review interval in a few characters: '10m', '5h', '3d', '2mo', '1.5y'."""
+    minutes = delta.total_seconds() / 60
+    if minutes < 60:
+        return f"{max(1, round(minutes))}m"
+    if minutes < 24 * 60:
+        return f"{round(minutes / 60)}h"
+    days = minutes / (24 * 60)
+    if days < 31:
+        return f"{round(days)}d"
+    if days < 365:
+        return f"{round(days / 30.4)}mo"
+    return f"{days / 365:.1f}y"

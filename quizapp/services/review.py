@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
+from quizapp.domain.grading import Rating
 from quizapp.domain.interview_date import (
     InterviewPlan,
     TopicReadiness,
@@ -16,7 +17,7 @@ from quizapp.domain.interview_date import (
     readiness,
     weakest_on_the_day,
 )
-from quizapp.domain.scheduling import interleave_by_topic, local_day
+from quizapp.domain.scheduling import interleave_by_topic, local_day, next_intervals
 from quizapp.store import Store
 
 # Without a working store there is no schedule: offer this many questions in deck order.
@@ -115,4 +116,15 @@ def interview_readiness(
         plan=plan,
         days_left=days_left(plan.day, today),
         topics=tuple(readiness(store.cards(chosen), topics, at, plan)),
+    )
+
+
+def rating_intervals(store: Store, question_id: str, now: datetime) -> dict[Rating, timedelta]:
+    """When the question would come back for each rating given now, with the user's
+    desired retention."""
+    return next_intervals(
+        store.card(question_id),
+        question_id,
+        now,
+        desired_retention=store.settings().desired_retention,
     )

@@ -332,6 +332,12 @@ class ReviewScreen(Screen[None]):
         bar = self.query_one(RatingBar)
         bar.suggested = grade.suggested
         bar.chosen = self.draft.rating or grade.suggested
+        from quizapp.services.review import rating_intervals
+
+        now = self.quiz.now()
+        bar.intervals = self.quiz.store_call(
+            "preview the next review dates", lambda s: rating_intervals(s, question.id, now), {}
+        )
         self._show_score()
         self.phase = "revealed"
         self._apply_phase()

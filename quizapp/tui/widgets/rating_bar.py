@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -10,6 +12,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from quizapp.domain.grading import Rating
+from quizapp.domain.wording import short_interval
 from quizapp.tui.messages import RatingChosen
 
 RATING_HINTS = {
@@ -38,6 +41,8 @@ class RatingBar(Horizontal):
 
     suggested: reactive[Rating | None] = reactive(None)
     chosen: reactive[Rating | None] = reactive(None)
+    intervals: reactive[dict[Rating, timedelta]] = reactive(dict, always_update=True)
+    """When the question comes back for each rating (shown under its name)."""
 
     def compose(self) -> ComposeResult:
         for rating in Rating:
@@ -52,12 +57,19 @@ class RatingBar(Horizontal):
     def watch_chosen(self) -> None:
         self._paint()
 
+    def watch_intervals(self) -> None:
+        self._paint()
+
     def _paint(self) -> None:
         if not self.is_mounted:
             return
         for choice in self.query(RatingChoice):
             rating = choice.rating
             label = Content(rating.label)
+            if rating in self.intervals:
+                label += Content.from_markup(
+                    " [dim]$when[/]", when=short_interval(self.intervals[rating])
+                )
             if rating == self.suggested:
                 label += Content.from_markup(" [dim](suggested)[/]")
             choice.update(label)
