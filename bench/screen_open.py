@@ -70,7 +70,7 @@ async def open_times(home: Path, library: Library, repeat: int) -> dict[str, lis
     from quizapp.tui.screens.browse import BrowseScreen
     from quizapp.tui.screens.progress import ProgressScreen
 
-    app = QuizApp(home, library=library, now=lambda: NOW, tz=TZ)
+    app = QuizApp(home, library=library, now=lambda: NOW, tz=TZ, welcome=False)
     times: dict[str, list[float]] = {"Browse": [], "Progress": []}
     async with app.run_test(size=(120, 40)) as pilot:
         await app.ready()

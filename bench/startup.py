@@ -98,6 +98,9 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
+        home.mkdir()
+        # A returning user: the first-run welcome has been seen.
+        (home / "ui.json").write_text('{"welcome_seen": true}')
         hello = Path(tmp) / "hello.py"
         hello.write_text(HELLO)
         env = {**os.environ, "TERM": "xterm-256color", "QUIZAPP_HOME": str(home)}

@@ -111,7 +111,10 @@ def main() -> int:
         return 2
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "TERM": "xterm-256color", "QUIZAPP_HOME": str(Path(tmp) / "h")}
+        home = Path(tmp) / "h"
+        home.mkdir()
+        (home / "ui.json").write_text('{"welcome_seen": true}')  # a returning user
+        env = {**os.environ, "TERM": "xterm-256color", "QUIZAPP_HOME": str(home)}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         term = Terminal([quizapp], env)
         try:

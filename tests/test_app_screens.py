@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC
 from pathlib import Path
 
 from rich.console import Console
 from textual.widgets import DataTable, Static
-from tui_support import BROKEN_DECK, START, Clock, make_app, running, write_deck
+from tui_support import BROKEN_DECK, START, Clock, fixture_library, make_app, running, write_deck
 
 from quizapp.tui.app import QuizApp
 from quizapp.tui.screens.browse import BrowseScreen
@@ -90,7 +91,7 @@ async def test_browse_filters_and_practises_any_question(tmp_path: Path) -> None
 async def test_a_broken_user_deck_shows_its_error_and_the_rest_works(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_deck(home / "decks", BROKEN_DECK, "broken.toml")
-    app = QuizApp(home, now=Clock())
+    app = QuizApp(home, now=Clock(), welcome=False)
     async with running(app) as pilot:
         await pilot.pause()
         panel = app.screen.query_one(DeckProblems)
@@ -158,3 +159,26 @@ async def test_the_chosen_theme_is_kept_for_the_next_start(tmp_path: Path) -> No
     again = make_app(tmp_path)
     async with running(again):
         assert again.theme == "nord"
+
+
+async def test_welcome_shows_on_a_fresh_home_only_and_again_from_help(tmp_path: Path) -> None:
+    from quizapp.tui.screens.welcome import WelcomeScreen
+
+    def app() -> QuizApp:
+        return QuizApp(tmp_path / "home", library=fixture_library(tmp_path), now=Clock(), tz=UTC)
+
+    first = app()
+    async with running(first) as pilot:
+        await pilot.pause()
+        assert isinstance(first.screen, WelcomeScreen)
+        text = " ".join(str(s.content) for s in first.screen.query(".welcome-text").results(Static))
+        for words in ("due", "FSRS", "desired retention", "must-have", "red flag", "Mastery"):
+            assert words.lower() in text.lower()
+        await pilot.press("enter")
+        assert isinstance(first.screen, HomeScreen)
+    second = app()
+    async with running(second) as pilot:
+        await pilot.pause()
+        assert isinstance(second.screen, HomeScreen)
+        await pilot.press("f1", "w")
+        assert isinstance(second.screen, WelcomeScreen)

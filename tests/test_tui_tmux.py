@@ -81,6 +81,8 @@ def test_answer_quit_restart_and_see_progress(tmux: Tmux, tmp_path: Path) -> Non
     home = tmp_path / "home"
     command = f"quizapp --home {home}"
     tmux.start(command)
+    tmux.wait_for("Welcome to quizapp")  # first start on a fresh data folder
+    tmux.keys("Enter")
     tmux.wait_for("0 reviewed today")
     tmux.keys("r")
     screen = tmux.wait_for("1 of ")
@@ -100,6 +102,7 @@ def test_answer_quit_restart_and_see_progress(tmux: Tmux, tmp_path: Path) -> Non
 
     tmux.start(command)
     screen = tmux.wait_for("1 reviewed today")
+    assert "Welcome to quizapp" not in screen  # only once
     assert "1 day streak" in " ".join(screen.split())
     tmux.keys("p")
     tmux.wait_for("1 answer to 1 question")

@@ -141,4 +141,5 @@ def make_app(tmp_path: Path, clock: Clock | None = None, library: Library | None
         now=clock or Clock(),
         library=library if library is not None else fixture_library(tmp_path),
         tz=UTC,
+        welcome=False,
     )

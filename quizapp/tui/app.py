@@ -72,8 +72,11 @@ class QuizApp(App[int]):
         now: Clock = utc_now,
         library: Library | None = None,
         tz: tzinfo | None = None,
+        welcome: bool = True,
     ) -> None:
         super().__init__()
+        self.welcome = welcome
+        """Show the first-run welcome on a data folder that has not seen it yet."""
         self.home: Path = data_home(home)
         self.extra_decks = list(extra_decks)
         self.now: Clock = now
@@ -143,6 +146,7 @@ class QuizApp(App[int]):
         self.data_ready.set()
         self._tell_startup_notices()
         self.screen.post_message(StoreChanged())
+        self._welcome_once()
         self.screen.call_after_refresh(freeze_startup_objects)
         pending, self._pending_actions = self._pending_actions, []
         for action in pending:
@@ -193,6 +197,24 @@ class QuizApp(App[int]):
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
+
+    def _welcome_once(self) -> None:
+        settings = self._read_ui_settings()
+        if not self.welcome or settings.get("welcome_seen"):
+            return
+        settings["welcome_seen"] = True
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            (self.home / UI_SETTINGS_FILE).write_text(json.dumps(settings), encoding="utf-8")
+        except OSError:
+            pass  # shown again next time: harmless
+        self.action_welcome()
+
+    def action_welcome(self) -> None:
+        from quizapp.tui.screens.welcome import WelcomeScreen
+
+        if not isinstance(self.screen, WelcomeScreen):
+            self.push_screen(WelcomeScreen())
 
     def watch_theme(self, theme: str) -> None:
         if not self.is_running:

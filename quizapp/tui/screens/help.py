@@ -58,6 +58,7 @@ class HelpScreen(Screen[None]):
     CSS_PATH = "../styles/help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,f1,question_mark", "app.pop_screen", "Back", id="help.back"),
+        Binding("w", "app.welcome", "Welcome", id="help.welcome"),
     ]
 
     def __init__(self, origin: Screen[Any] | None = None) -> None:
