@@ -5,8 +5,9 @@
 ``records`` the plain records every query returns and ``paths`` where the files live.
 """
 
-from quizapp.store.database import Store, repair
+from quizapp.store.database import Store, check_seed, repair
 from quizapp.store.errors import StoreBusyError, StoreError
+from quizapp.store.jsonio import MAX_IMPORT_BYTES, MAX_JSON_DEPTH
 from quizapp.store.records import (
     Attempt,
     DayCount,
@@ -14,6 +15,7 @@ from quizapp.store.records import (
     ImportReport,
     MissedPoint,
     PointResult,
+    QuestionStats,
     Settings,
     SimRun,
     Summary,
@@ -26,6 +28,8 @@ from quizapp.store.transfer import EXPORT_FORMAT
 
 __all__ = [
     "EXPORT_FORMAT",
+    "MAX_IMPORT_BYTES",
+    "MAX_JSON_DEPTH",
     "SCHEMA_VERSION",
     "Attempt",
     "DayCount",
@@ -33,6 +37,7 @@ __all__ = [
     "ImportReport",
     "MissedPoint",
     "PointResult",
+    "QuestionStats",
     "Settings",
     "SimRun",
     "Store",
@@ -42,5 +47,6 @@ __all__ = [
     "TopicMastery",
     "Totals",
     "TrendPoint",
+    "check_seed",
     "repair",
 ]
