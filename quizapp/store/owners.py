@@ -72,6 +72,12 @@ class OpenLock:
     def _share(self, timeout: float) -> None:
         if self.fd is None or fcntl is None:
             return
+        if self.writable:
+            try:  # alone: start the pid list over, so the file stays a few bytes long
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.ftruncate(self.fd, 0)
+            except OSError:
+                pass
         # A shared lock waits only while another process moves a damaged file aside.
         deadline = time.monotonic() + timeout
         while True:
