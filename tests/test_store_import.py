@@ -196,14 +196,20 @@ def test_a_database_from_before_strict_json_still_exports_strictly(tmp_path: Pat
     home = tmp_path / "home"
     with Store.open(home) as store:
         store.record_sim_run("epochs", {"epochs": 2}, "cpu", "ok", summary={"loss": 1.0})
+        grade(store, question("q1"), {0}, T0)  # started 45 s before submitting
     raw = sqlite3.connect(home / "progress.db")
-    with raw:  # what an older quizapp wrote for a diverged run
-        raw.execute('UPDATE sim_runs SET summary = \'{"loss": NaN, "acc": -Infinity}\'')
+    with raw:  # what an older quizapp could write: a diverged run, an endless attempt
+        raw.execute("""UPDATE sim_runs SET summary = '{"loss": NaN, "acc": -Infinity}'""")
+        raw.execute("UPDATE attempts SET seconds = 9e999")
+        raw.execute("UPDATE cards SET stability = 9e999")
     raw.close()
     with Store.open(home) as store:
         store.export_file(tmp_path / "out.json", T0)
+        _strict(json.dumps(store.export_data(T0), allow_nan=False))
     doc = _strict((tmp_path / "out.json").read_text())
     assert doc["sim_runs"][0]["summary"] == {"loss": None, "acc": None}
+    assert doc["attempts"][0]["seconds"] == 45.0
+    assert doc["cards"][0]["card"]["stability"] is None
 
 
 def test_an_import_that_adds_nothing_needs_no_backup(tmp_path: Path, target: Store) -> None:

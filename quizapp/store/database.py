@@ -938,7 +938,7 @@ class Store:
                     "score": r["score"],
                     "suggested": r["suggested"],
                     "rating": r["rating"],
-                    "seconds": r["seconds"],
+                    "seconds": _seconds(r["seconds"], r["started_ms"], r["submitted_ms"]),
                     "mode": r["mode"],
                 }
                 for r in db.query("SELECT * FROM attempts ORDER BY id")
@@ -956,7 +956,7 @@ class Store:
                 )
             ]
             cards = [
-                {"question_id": row[0], "card": _card_from_row(row[1:]).to_dict()}
+                {"question_id": row[0], "card": finite(_card_from_row(row[1:]).to_dict())}
                 for row in db.execute(
                     f"SELECT question_id, {_CARD_COLS} FROM cards ORDER BY question_id"
                 )
@@ -998,20 +998,18 @@ class Store:
                 r["key"]: loads(r["value"])
                 for r in db.query("SELECT key, value FROM settings ORDER BY key")
             }
-        # Columns are finite as written; files from before strict JSON may still hold inf.
-        return finite(
-            {
-                "format": EXPORT_FORMAT,
-                "schema_version": SCHEMA_VERSION,
-                "exported_at": as_utc(now).isoformat(timespec="milliseconds"),
-                "attempts": attempts,
-                "rubric_points": rubrics,
-                "cards": cards,
-                "review_log": reviews,
-                "sim_runs": runs,
-                "settings": settings,
-            }
-        )
+        # JSON columns read NaN/inf as None (loads); the REAL columns are made finite above.
+        return {
+            "format": EXPORT_FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": as_utc(now).isoformat(timespec="milliseconds"),
+            "attempts": attempts,
+            "rubric_points": rubrics,
+            "cards": cards,
+            "review_log": reviews,
+            "sim_runs": runs,
+            "settings": settings,
+        }
 
     def export_file(self, path: Path, now: datetime) -> dict[str, int]:
         """Write :meth:`export_data` to ``path`` (atomically); returns record counts."""
@@ -1019,7 +1017,7 @@ class Store:
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         try:
             with tmp.open("w", encoding="utf-8") as fh:
-                json.dump(doc, fh, ensure_ascii=False, indent=1, allow_nan=False)
+                fh.write(dumps(doc, ensure_ascii=False, indent=1))
                 fh.flush()
                 os.fsync(fh.fileno())
             tmp.replace(path)
@@ -1604,6 +1602,14 @@ def check_seed(seed: Any) -> None:
         return
     if isinstance(seed, bool) or not isinstance(seed, int) or not low <= seed <= high:
         raise ValueError(f"seed must be a whole number from {low} to 2^63-1, not {seed!r}")
+
+
+def _seconds(seconds: float, started_ms: int, submitted_ms: int) -> float:
+    """Time spent; an infinite value saved before it was checked becomes the time between
+    start and submission (what record_attempt assumes when none is given)."""
+    if math.isfinite(seconds):
+        return seconds
+    return max(0.0, (submitted_ms - started_ms) / 1000)
 
 
 def _check_status(status: str) -> None:
