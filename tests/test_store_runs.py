@@ -3,6 +3,8 @@ the next start; seeds the database cannot hold are refused before anything runs.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -12,6 +14,7 @@ import pytest
 from test_store import REPO
 
 from quizapp.store import Store, check_seed
+from quizapp.store.owners import process_token
 
 _RECORD_AND_DIE = textwrap.dedent(
     """
@@ -64,3 +67,17 @@ def test_a_seed_the_database_cannot_hold_is_refused_before_saving(
         assert store.sim_runs() == []
         store.record_sim_run("epochs", {}, "cpu", "ok", seed=2**63 - 1)
         assert store.sim_runs()[0].seed == 2**63 - 1
+
+
+def test_a_run_whose_pid_now_belongs_to_another_program_is_interrupted(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Store.open(home) as store:
+        store.record_sim_run("epochs", {"epochs": 3}, "cpu")
+    raw = sqlite3.connect(home / "progress.db")
+    with raw:  # as if recorded before a reboot by a process whose pid is ours today
+        raw.execute("UPDATE sim_runs SET owner_pid = ?, owner_token = 'old-boot:1'", [os.getpid()])
+    raw.close()
+    if process_token(os.getpid()) is None:
+        pytest.skip("no /proc: a reused pid cannot be told apart here")
+    with Store.open(home) as store:
+        assert [r.status for r in store.sim_runs()] == ["interrupted"]
