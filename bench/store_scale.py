@@ -142,8 +142,19 @@ def queries(store: Store, topics: dict[str, str]) -> dict[str, Callable[[], obje
         "most missed (1 question)": lambda: store.missed_points(question_id=ids[0]),
         "question history": lambda: store.question_history(ids[0]),
         "simulation history": lambda: store.sim_runs(limit=50),
+        "browse table (all questions)": lambda: store.question_stats(ids),
         "home summary (all above)": lambda: store.summary(topics, NOW, TZ),
     }
+
+
+def browse_one_query_per_question(store: Store, ids: list[str]) -> object:
+    """What the Browse screen did before question_stats(): a history and a card per question."""
+    out = {}
+    for qid in ids:
+        history = store.question_history(qid)
+        card = store.card(qid) if history else None
+        out[qid] = (len(history), history[0].score if history else None, card)
+    return out
 
 
 def build(home: Path, n_attempts: int, n_questions: int) -> tuple[Store, dict[str, str], float]:
@@ -195,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name:<28}{t_small:>12.2f}{t_big:>9.2f}{ratio:>7.1f}x  "
                 f"{'ok' if ok else 'OVER ' + str(int(TARGET_MS)) + ' ms'}"
             )
+        ids = list(topics_b)
+        grouped = timed(lambda: big.question_stats(ids), args.repeat)
+        per_question = timed(lambda: browse_one_query_per_question(big, ids), args.repeat)
+        print(
+            f"browse, {len(ids)} questions: one grouped query {grouped:.1f} ms, one query per "
+            f"question {per_question:.1f} ms ({per_question / grouped:.0f}x slower)"
+        )
         data_ratio = big.totals().attempts / max(1, small.totals().attempts)
         print(f"data grew {data_ratio:.0f}x")
         small.close()

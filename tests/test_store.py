@@ -250,7 +250,7 @@ def test_damaged_pages_are_found_on_open_and_readable_rows_recovered(tmp_path: P
     raw = sqlite3.connect(home / "progress.db")
     page_size = raw.execute("PRAGMA page_size").fetchone()[0]
     root = raw.execute(
-        "SELECT rootpage FROM sqlite_master WHERE name = 'attempts_question'"
+        "SELECT rootpage FROM sqlite_master WHERE name = 'attempts_question_score'"
     ).fetchone()[0]
     raw.close()
     assert not (home / "progress.db-wal").exists()  # all in the main file now

@@ -174,14 +174,14 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _open(args: argparse.Namespace) -> Store:
+def _open(args: argparse.Namespace, *, read_only: bool = False) -> Store:
     """Open the store, showing its notices (e.g. a damaged file moved aside) on stderr."""
     from rich.text import Text
 
     from quizapp.store import Store
     from quizapp.store.paths import data_home
 
-    store = Store.open(data_home(args.home))
+    store = Store.open(data_home(args.home), read_only=read_only)
     for notice in store.notices:
         _console(stderr=True).print(Text(notice, style="yellow"), soft_wrap=True)
     return store
@@ -427,7 +427,7 @@ def export_progress(args: argparse.Namespace) -> int:
         return _fail("Give a FILE to export to (or - for stdout), or --anki FILE.apkg.")
     now = datetime.now(UTC)
     try:
-        with _open(args) as store:
+        with _open(args, read_only=True) as store:
             if args.file == "-":
                 json.dump(store.export_data(now), sys.stdout, ensure_ascii=False, indent=1)
                 sys.stdout.write("\n")
@@ -490,7 +490,7 @@ def import_progress(args: argparse.Namespace) -> int:
     out = _console()
     try:
         with _open(args) as store:
-            if not args.no_backup and store.totals().attempts:
+            if not args.no_backup and store.import_needs_backup(path):
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 saved = store.backup(store.home / "backups" / f"before-import-{stamp}.db")
                 out.print(f"Backed up the database to {saved} first.", soft_wrap=True)
@@ -523,7 +523,7 @@ def backup_progress(args: argparse.Namespace) -> int:
     from quizapp.store import StoreError
 
     try:
-        with _open(args) as store:
+        with _open(args, read_only=True) as store:
             if args.file:
                 dest = Path(args.file).expanduser()
             else:

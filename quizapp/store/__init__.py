@@ -14,8 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quizapp.store.database import Store, repair
+    from quizapp.store.database import Store, check_seed, repair
     from quizapp.store.errors import StoreBusyError, StoreError
+    from quizapp.store.jsonio import MAX_IMPORT_BYTES, MAX_JSON_DEPTH
     from quizapp.store.records import (
         Attempt,
         DayCount,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         MissedPoint,
         MockInterviewRecord,
         PointResult,
+        QuestionStats,
         Settings,
         SimRun,
         Summary,
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 _HOMES = {
     "Store": "database",
     "repair": "database",
+    "check_seed": "database",
+    "MAX_IMPORT_BYTES": "jsonio",
+    "MAX_JSON_DEPTH": "jsonio",
     "StoreBusyError": "errors",
     "StoreError": "errors",
     "SCHEMA_VERSION": "schema",
@@ -51,6 +56,7 @@ _HOMES = {
             "MissedPoint",
             "MockInterviewRecord",
             "PointResult",
+            "QuestionStats",
             "Settings",
             "SimRun",
             "Summary",
@@ -63,6 +69,8 @@ _HOMES = {
 
 __all__ = [
     "EXPORT_FORMAT",
+    "MAX_IMPORT_BYTES",
+    "MAX_JSON_DEPTH",
     "SCHEMA_VERSION",
     "Attempt",
     "DayCount",
@@ -71,6 +79,7 @@ __all__ = [
     "MissedPoint",
     "MockInterviewRecord",
     "PointResult",
+    "QuestionStats",
     "Settings",
     "SimRun",
     "Store",
@@ -80,6 +89,7 @@ __all__ = [
     "TopicMastery",
     "Totals",
     "TrendPoint",
+    "check_seed",
     "repair",
 ]
 

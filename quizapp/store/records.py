@@ -121,6 +121,17 @@ class MissedPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class QuestionStats:
+    """One question's row in the Browse table."""
+
+    attempts: int = 0
+    last_score: float | None = None  # of the latest attempt
+    last_attempt: datetime | None = None
+    mean_score: float | None = None  # over every attempt
+    due: datetime | None = None  # None: never reviewed
+
+
+@dataclass(frozen=True, slots=True)
 class Totals:
     attempts: int
     questions_seen: int

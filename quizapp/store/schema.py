@@ -104,7 +104,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX attempts_submitted_score ON attempts (submitted_ms, score)",
         "DROP INDEX attempts_submitted",
     ),
-    # 4: mock interviews, each with its report (JSON) so sessions can be compared.
+    # 4: the process running a simulation (pid and a token telling a reused pid apart), so
+    # a run whose program was killed is marked interrupted at the next start; Browse's
+    # per-question figures read scores from the question index alone (bench/store_scale.py).
+    (
+        "ALTER TABLE sim_runs ADD COLUMN owner_pid INTEGER",
+        "ALTER TABLE sim_runs ADD COLUMN owner_token TEXT",
+        "CREATE INDEX sim_runs_running ON sim_runs (status) WHERE status = 'running'",
+        "CREATE INDEX attempts_question_score ON attempts (question_id, submitted_ms, score)",
+        "DROP INDEX attempts_question",
+    ),
+    # 5: mock interviews, each with its report (JSON) so sessions can be compared.
     (
         """CREATE TABLE mock_interviews (
             id INTEGER PRIMARY KEY,
@@ -130,16 +140,20 @@ def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
     with write_transaction(db):
         before = int(db.execute("PRAGMA user_version").fetchone()[0])
         if before > SCHEMA_VERSION:
-            raise StoreError(
-                f"this progress database was written by a newer quizapp (schema {before}; "
-                f"this version understands up to {SCHEMA_VERSION}). Upgrade quizapp; "
-                "the database was not changed."
-            )
+            raise newer_schema(before)
         for version in range(before, target):
             for statement in MIGRATIONS[version]:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {version + 1}")
     return before
+
+
+def newer_schema(version: int) -> StoreError:
+    return StoreError(
+        f"this progress database was written by a newer quizapp (schema {version}; "
+        f"this version understands up to {SCHEMA_VERSION}). Upgrade quizapp; "
+        "the database was not changed."
+    )
 
 
 @contextmanager

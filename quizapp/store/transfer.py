@@ -10,11 +10,15 @@ from typing import Any
 
 from fsrs import Card
 
+from quizapp.domain.limits import MAX_ANSWER_CHARS, MAX_STORED_INT
 from quizapp.domain.scheduling import (
+    NEW_PER_DAY_RANGE,
+    RETENTION_RANGE,
     as_utc,
     to_ms,
 )
 from quizapp.store.errors import StoreError
+from quizapp.store.jsonio import MAX_JSON_DEPTH, dumps, too_deep
 from quizapp.store.records import MODES, SIM_STATUSES
 from quizapp.store.schema import SCHEMA_VERSION
 
@@ -53,22 +57,61 @@ def _normalise_export(doc: Any) -> dict[str, Any]:
         if not isinstance(items, list):
             raise _Invalid(f"{name}: expected a list")
         out[name] = [_record(name, i, item) for i, item in enumerate(items)]
-    settings = doc.get("settings", {})
+    out["settings"] = _settings(doc.get("settings", {}))
+    return out
+
+
+# Settings the store reads, with the check that reading them applies: a value outside it
+# would be stored and then silently replaced by the default.
+_SETTING_RANGES = {
+    "desired_retention": (RETENTION_RANGE, "a number"),
+    "new_per_day": (NEW_PER_DAY_RANGE, "a whole number"),
+}
+
+
+def _settings(settings: Any) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise _Invalid("settings: expected an object")
-    out["settings"] = settings
-    return out
+    for key, value in settings.items():
+        if too_deep(value):
+            raise _Invalid(f"settings.{key}: nested deeper than {MAX_JSON_DEPTH} levels")
+        if key not in _SETTING_RANGES:
+            continue  # the app's own preferences (theme, ...): kept as they are
+        (low, high), kind = _SETTING_RANGES[key]
+        whole = kind == "a whole number"
+        number = isinstance(value, int if whole else int | float) and not isinstance(value, bool)
+        if not number or not low <= value <= high:
+            raise _Invalid(
+                f"settings.{key}: expected {kind} from {low} to {high}, got {_preview(value)}"
+            )
+    return settings
+
+
+def _preview(value: Any) -> str:
+    """A short, terminal-safe rendering of a bad value for an error message."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_STORED_INT:
+        return f"a number with {len(str(abs(value)))} digits"
+    return json.dumps(value)[:40]  # escapes control characters
 
 
 def _field(where: str, item: dict[str, Any], key: str, kind: str) -> Any:
     if key not in item:
         raise _Invalid(f'{where}: missing "{key}"')
     value = item[key]
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if kind in ("int", "int?") and whole and not 0 <= value <= MAX_STORED_INT:
+        raise _Invalid(f"{where}.{key}: expected a whole number between 0 and 2^63-1")
+    if kind in ("any", "dict", "dict?") and too_deep(value, MAX_JSON_DEPTH - 2):
+        raise _Invalid(f"{where}.{key}: nested deeper than {MAX_JSON_DEPTH} levels")
     ok = {
         "str": isinstance(value, str),
         "str?": value is None or isinstance(value, str),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "int?": value is None or (isinstance(value, int) and not isinstance(value, bool)),
+        "int": whole,
+        "int?": value is None or whole,
         "num": isinstance(value, int | float)
         and not isinstance(value, bool)
         and math.isfinite(value),
@@ -91,7 +134,7 @@ def _field(where: str, item: dict[str, Any], key: str, kind: str) -> Any:
             "dict?": "an object or null",
             "any": "",
         }[kind]
-        raise _Invalid(f"{where}.{key}: expected {expected}, got {json.dumps(value)[:40]}")
+        raise _Invalid(f"{where}.{key}: expected {expected}, got {_preview(value)}")
     return value
 
 
@@ -107,6 +150,18 @@ def _time_ms(where: str, item: dict[str, Any], key: str, optional: bool = False)
             f"{where}.{key}: expected an ISO time with a zone such as "
             f"2024-05-01T09:30:00.000+00:00, got {value!r}"
         ) from None
+
+
+def _check_card(where: str, card: Card) -> None:
+    """The parts of a card the database stores as numbers must fit it."""
+    for key in ("card_id", "step"):
+        value = getattr(card, key)
+        if value is not None and (not isinstance(value, int) or not 0 <= value <= MAX_STORED_INT):
+            raise _Invalid(f"{where}.{key}: expected a whole number between 0 and 2^63-1")
+    for key in ("stability", "difficulty"):
+        value = getattr(card, key)
+        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+            raise _Invalid(f"{where}.{key}: expected a finite number or null")
 
 
 def _record(name: str, index: int, item: Any) -> dict[str, Any]:
@@ -129,13 +184,20 @@ def _record(name: str, index: int, item: Any) -> dict[str, Any]:
         mode = f("mode", "str")
         if mode not in MODES:
             raise _Invalid(f"{where}.mode: expected one of {', '.join(MODES)}")
+        answer = f("answer", "str")
+        if len(answer) > MAX_ANSWER_CHARS:
+            # Refused, not cut: an import never loses part of what the user wrote.
+            raise _Invalid(
+                f"{where}.answer: {len(answer):,} characters; answers are limited to "
+                f"{MAX_ANSWER_CHARS:,}. Shorten it in the file and import again"
+            )
         return {
             "uid": f("uid", "str"),
             "question_id": f("question_id", "str"),
             "content_hash": f("content_hash", "str"),
             "started_ms": _time_ms(where, item, "started_at"),
             "submitted_ms": _time_ms(where, item, "submitted_at"),
-            "answer": f("answer", "str"),
+            "answer": answer,
             "rubric_size": size,
             "met": met,
             "score": float(score),
@@ -159,8 +221,9 @@ def _record(name: str, index: int, item: Any) -> dict[str, Any]:
             as_utc(parsed.due)
             if parsed.last_review is not None:
                 as_utc(parsed.last_review)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise _Invalid(f"{where}.card: not an FSRS card ({exc})") from None
+        _check_card(f"{where}.card", parsed)
         return {"question_id": f("question_id", "str"), "card": parsed}
     if name == "review_log":
         rating = f("rating", "int")
@@ -174,7 +237,7 @@ def _record(name: str, index: int, item: Any) -> dict[str, Any]:
             "rating": rating,
             "reviewed_ms": _time_ms(where, item, "reviewed_at"),
             "duration_ms": f("duration_ms", "int?"),
-            "card_before": json.dumps(before) if before is not None else None,
+            "card_before": dumps(before) if before is not None else None,
         }
     # sim_runs
     status = f("status", "str")
@@ -193,6 +256,8 @@ def _record(name: str, index: int, item: Any) -> dict[str, Any]:
         "summary": f("summary", "any"),
         "result": f("result", "any"),
         # Exports from schema 1 have no predictions.
-        "prediction": item.get("prediction"),
-        "prediction_outcome": item.get("prediction_outcome"),
+        "prediction": f("prediction", "any") if "prediction" in item else None,
+        "prediction_outcome": (
+            f("prediction_outcome", "any") if "prediction_outcome" in item else None
+        ),
     }
