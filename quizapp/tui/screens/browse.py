@@ -3,8 +3,6 @@ practise any of them outside the due queue."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -20,17 +18,10 @@ from questions.model import Question, QuestionKind
 from quizapp.domain.wording import difficulty_dots, humanize_delta
 
 if TYPE_CHECKING:
-    from quizapp.store import Attempt, MissedPoint
+    from quizapp.store import Attempt, MissedPoint, QuestionStats
     from quizapp.tui.app import QuizApp
 
 HISTORY_SHOWN = 8
-
-
-@dataclass(frozen=True, slots=True)
-class QuestionStats:
-    attempts: int
-    last_score: float | None
-    due: datetime | None
 
 
 def matches(question: Question, text: str) -> bool:
@@ -113,19 +104,10 @@ class BrowseScreen(Screen[None]):
     def _load_stats(self) -> None:
         app = self.quiz
 
-        def read(store: Any) -> dict[str, QuestionStats]:
-            out = {}
-            for qid in app.library.questions:
-                history = store.question_history(qid)
-                card = store.card(qid) if history else None
-                out[qid] = QuestionStats(
-                    attempts=len(history),
-                    last_score=history[0].score if history else None,
-                    due=card.due if card is not None else None,
-                )
-            return out
-
-        self.stats = app.store_call("read question history", read, {})
+        ids = list(app.library.questions)
+        self.stats = app.store_call(
+            "read your answers", lambda store: store.question_stats(ids), {}
+        )
 
     # --- filtering -------------------------------------------------------------------------
 
