@@ -228,3 +228,34 @@ def test_an_import_that_adds_nothing_needs_no_backup(tmp_path: Path, target: Sto
     path.write_text(json.dumps(doc))
     with pytest.raises(StoreError, match=r"settings\.new_per_day"):
         target.import_needs_backup(path)  # refused before any backup is taken
+
+
+def test_imported_text_cannot_carry_terminal_escapes(tmp_path: Path, target: Store) -> None:
+    doc = _export(tmp_path)
+    doc["attempts"][0]["answer"] = "fine\x1b]52;c;aGk=\x07 then \x1b[2J\x9b31m \u202eevil"
+    doc["sim_runs"][0]["params"] = {"note\x1b[1m": "x\x1b]0;title\x07"}
+    target.import_data(doc)
+    exported = json.dumps(target.export_data(T0), ensure_ascii=False)
+    assert "\x1b" not in exported and "\x07" not in exported and "\x9b" not in exported
+    assert "\u202e" not in exported
+    assert "␛]52;c;aGk=␇" in exported  # made visible, not silently dropped
+
+
+def test_mock_interviews_travel_with_an_export(tmp_path: Path) -> None:
+    report = {"score": 0.5, "answers": []}
+    with Store.open(tmp_path / "a") as source:
+        source.record_mock_interview(
+            started=T0,
+            finished=T0 + timedelta(minutes=30),
+            minutes=30,
+            topics=["epochs"],
+            score=0.5,
+            report=report,
+        )
+        doc = json.loads(json.dumps(source.export_data(T0)))
+    with Store.open(tmp_path / "b") as target:
+        first = target.import_data(doc)
+        again = target.import_data(doc)
+        stored = target.mock_interviews()
+    assert first.interviews_added == 1 and again.interviews_added == 0
+    assert len(stored) == 1 and stored[0].report == report and stored[0].topics == ("epochs",)

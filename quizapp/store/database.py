@@ -1106,6 +1106,18 @@ class Store:
                 }
                 for r in db.query("SELECT * FROM sim_runs ORDER BY id")
             ]
+            interviews = [
+                {
+                    "uid": r["uid"],
+                    "started_at": _iso(r["started_ms"]),
+                    "finished_at": _iso(r["finished_ms"]),
+                    "minutes": r["minutes"],
+                    "topics": loads(r["topics"]),
+                    "score": r["score"],
+                    "report": loads(r["report"]),
+                }
+                for r in db.query("SELECT * FROM mock_interviews ORDER BY id")
+            ]
             settings = {
                 r["key"]: loads(r["value"])
                 for r in db.query("SELECT key, value FROM settings ORDER BY key")
@@ -1120,6 +1132,7 @@ class Store:
             "cards": cards,
             "review_log": reviews,
             "sim_runs": runs,
+            "mock_interviews": interviews,
             "settings": settings,
         }
 
@@ -1155,6 +1168,7 @@ class Store:
         checks = (
             ("attempts", "uid", [a["uid"] for a in data["attempts"]]),
             ("sim_runs", "uid", [r["uid"] for r in data["sim_runs"]]),
+            ("mock_interviews", "uid", [r["uid"] for r in data["mock_interviews"]]),
             ("settings", "key", list(data["settings"])),
         )
         for table, key, values in checks:
@@ -1262,6 +1276,21 @@ class Store:
                 )
                 report.sim_runs_added += cur.rowcount
             report.sim_runs_present = len(data["sim_runs"]) - report.sim_runs_added
+            for interview in data["mock_interviews"]:
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO mock_interviews (uid, started_ms, finished_ms, "
+                    "minutes, topics, score, report) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        interview["uid"],
+                        interview["started_ms"],
+                        interview["finished_ms"],
+                        interview["minutes"],
+                        dumps(interview["topics"]),
+                        interview["score"],
+                        dumps(interview["report"]),
+                    ],
+                )
+                report.interviews_added += cur.rowcount
             for key, value in data["settings"].items():
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",

@@ -177,11 +177,17 @@ class ImportReport:
     cards_taken: int = 0
     cards_replayed: int = 0
     settings_added: int = 0
+    interviews_added: int = 0
     questions: set[str] = field(default_factory=set)
 
     @property
     def added_anything(self) -> bool:
-        return bool(self.attempts_added or self.sim_runs_added or self.settings_added)
+        return bool(
+            self.attempts_added
+            or self.sim_runs_added
+            or self.settings_added
+            or self.interviews_added
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from fsrs import Card
 
+from questions.untrusted import clean_text
 from quizapp.domain.limits import MAX_ANSWER_CHARS, MAX_STORED_INT
 from quizapp.domain.scheduling import (
     NEW_PER_DAY_RANGE,
@@ -52,7 +53,7 @@ def _normalise_export(doc: Any) -> dict[str, Any]:
             f"({SCHEMA_VERSION}); upgrade quizapp to import it"
         )
     out: dict[str, Any] = {}
-    for name in ("attempts", "rubric_points", "cards", "review_log", "sim_runs"):
+    for name in ("attempts", "rubric_points", "cards", "review_log", "sim_runs", "mock_interviews"):
         items = doc.get(name, [])
         if not isinstance(items, list):
             raise _Invalid(f"{name}: expected a list")
@@ -135,6 +136,18 @@ def _field(where: str, item: dict[str, Any], key: str, kind: str) -> Any:
             "any": "",
         }[kind]
         raise _Invalid(f"{where}.{key}: expected {expected}, got {_preview(value)}")
+    # Imports come from other machines and people: no control character gets in.
+    return clean_json(value)
+
+
+def clean_json(value: Any) -> Any:
+    """``value`` with every string in it (keys included) passed through clean_text."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
     return value
 
 
@@ -238,6 +251,23 @@ def _record(name: str, index: int, item: Any) -> dict[str, Any]:
             "reviewed_ms": _time_ms(where, item, "reviewed_at"),
             "duration_ms": f("duration_ms", "int?"),
             "card_before": dumps(before) if before is not None else None,
+        }
+    if name == "mock_interviews":
+        minutes = f("minutes", "int")
+        score = f("score", "num")
+        topics = f("topics", "list")
+        if minutes < 1 or not 0 <= score <= 1:
+            raise _Invalid(f"{where}: expected minutes >= 1 and a score from 0 to 1")
+        if not all(isinstance(t, str) for t in topics):
+            raise _Invalid(f"{where}.topics: expected a list of topic names")
+        return {
+            "uid": f("uid", "str"),
+            "started_ms": _time_ms(where, item, "started_at"),
+            "finished_ms": _time_ms(where, item, "finished_at"),
+            "minutes": minutes,
+            "topics": topics,
+            "score": float(score),
+            "report": f("report", "dict"),
         }
     # sim_runs
     status = f("status", "str")
