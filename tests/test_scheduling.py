@@ -38,11 +38,12 @@ def test_a_new_question_follows_the_known_fsrs6_default_schedule() -> None:
 
     second = review(good, "q", Rating.GOOD, good.due).after
     assert second.state is State.Review
-    assert second.due - second.last_review == timedelta(days=2)
+    assert second.last_review is not None and second.due - second.last_review == timedelta(days=2)
     third = review(second, "q", Rating.GOOD, second.due).after
-    assert third.due - third.last_review == timedelta(days=11)
+    assert third.last_review is not None and third.due - third.last_review == timedelta(days=11)
     lapse = review(third, "q", Rating.AGAIN, third.due).after
     assert lapse.state is State.Relearning
+    assert lapse.last_review is not None
     assert lapse.due - lapse.last_review == timedelta(minutes=10)
 
 

@@ -577,7 +577,8 @@ def test_mastery_combines_recall_and_recent_scores_and_counts_unseen_as_zero(
     assert epochs.mastery == pytest.approx(1 / 3)
     later = store.mastery(topics, T0 + timedelta(days=30))[0]
     assert later.mastery < batch.mastery  # forgetting lowers mastery
-    assert later.mean_recent_score == 1.0 and later.mean_retrievability < 1.0
+    assert later.mean_recent_score == 1.0
+    assert later.mean_retrievability is not None and later.mean_retrievability < 1.0
 
 
 def test_most_missed_points_overall_and_per_question(store: Store) -> None:
