@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
+from quizapp.domain.chart_values import DIVERGED
+
 STATUS_STYLES = {
     "waiting": "dim",
     "running": "bold cyan",
@@ -18,8 +20,10 @@ STATUS_STYLES = {
     "failed": "bold red",
 }
 # Fixed widths: resizing columns as numbers grow would re-lay out the table on every update.
-COLUMNS = {
-    "run": 12,
+# The run column (None) fits its labels, which are known when a row is added and never
+# change: a label is shown whole ("batch 1024", "batch 16, LR 0.1").
+COLUMNS: dict[str, int | None] = {
+    "run": None,
     "status": 9,
     "device": 6,
     "progress": 24,
@@ -61,7 +65,7 @@ def _number(value: float | None, fmt: str) -> str:
     if value is None:
         return ""
     if not math.isfinite(value):
-        return "nan" if math.isnan(value) else "inf"
+        return DIVERGED
     return format(value, fmt)
 
 
@@ -99,6 +103,7 @@ class RunsTable(DataTable[Text]):
             Text(row.device),
             Text(row.progress),
             Text(row.speed),
-            Text(_number(row.val_loss, ".4f")),
+            # The last loss of a blown-up run (83460856, nan) says nothing but that.
+            Text(DIVERGED if row.status == DIVERGED else _number(row.val_loss, ".4f")),
             Text(_number(row.val_acc, ".1%")),
         ]
