@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.widgets import Input, Static, TextArea
 from tui_support import Clock, make_app, running
 
 from quizapp.domain.grading import Rating
+from quizapp.domain.limits import MAX_ANSWER_CHARS
 from quizapp.store import Store
 from quizapp.tui.screens.home import HomeScreen
 from quizapp.tui.screens.review import ReviewScreen
@@ -164,3 +166,46 @@ async def test_a_graded_question_is_not_due_again_the_same_session(tmp_path: Pat
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         assert "t-open" not in screen.queue
+
+
+async def test_undo_keeps_the_session_count(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        await pilot.press("r")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        info = screen.query_one("#session-info", Static)
+        assert "1 of 3" in str(info.content)
+        for _ in range(3):
+            await pilot.press("ctrl+r", "1", "enter")
+            await pilot.pause()
+            assert "2 of 3" in str(info.content)
+            await pilot.press("ctrl+u")
+            await pilot.pause()
+            assert "1 of 3" in str(info.content)
+            assert screen.question is not None and screen.question.id == "t-open"
+        await pilot.press("enter")  # grade it for good
+        await pilot.pause()
+        assert "2 of 3" in str(info.content)
+        assert screen.queue.count("t-open") == 1
+    assert len(stored_attempts(tmp_path, "t-open")) == 1
+
+
+async def test_an_answer_is_capped_with_a_message(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        await pilot.press("r")
+        screen = app.screen
+        area = screen.query_one("#answer", TextArea)
+        area.insert("a" * (MAX_ANSWER_CHARS - 5))
+        area.post_message(events.Paste("b" * 1000))
+        await pilot.pause()
+        assert len(area.text) == MAX_ANSWER_CHARS
+        assert area.text.endswith("bbbbb")
+        assert any(f"{MAX_ANSWER_CHARS:,} characters" in str(n.message) for n in app._notifications)
+        await pilot.press("c")  # typing at the limit adds nothing
+        assert len(area.text) == MAX_ANSWER_CHARS
+        await pilot.press("ctrl+r", "enter")
+        await pilot.pause()
+    (attempt,) = stored_attempts(tmp_path, "t-open")
+    assert len(attempt.answer) == MAX_ANSWER_CHARS

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Static
 from tui_support import BROKEN_DECK, START, Clock, make_app, running, write_deck
 
+from quizapp.store import Store
 from quizapp.tui.app import QuizApp
 from quizapp.tui.screens.browse import BrowseScreen
 from quizapp.tui.screens.help import HelpScreen
@@ -158,3 +160,59 @@ async def test_the_chosen_theme_is_kept_for_the_next_start(tmp_path: Path) -> No
     again = make_app(tmp_path)
     async with running(again):
         assert again.theme == "nord"
+
+
+async def test_help_names_both_rating_arrows_alike(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        await pilot.press("f1")
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#help-body", Static).content)
+        lines = console.export_text().splitlines()
+        left = next(line for line in lines if "review.rating-down" in line)
+        right = next(line for line in lines if "review.rating-up" in line)
+        assert "Rating down" in left and "Rating up" in right
+
+
+async def test_a_bug_behind_a_store_call_fails_the_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a programming error")
+
+    monkeypatch.setattr(Store, "record_attempt", broken)
+    app = make_app(tmp_path)
+    with pytest.raises(TypeError, match="a programming error"):
+        async with running(app) as pilot:
+            await pilot.press("r", "ctrl+r", "enter")
+            await pilot.pause()
+
+
+async def test_a_bug_behind_a_store_call_is_logged_for_users_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(tmp_path)
+    app.raise_bugs = False  # as for a user at a real terminal
+    async with running(app) as pilot:
+        await pilot.press("r", *"saved", "ctrl+r", "1", "enter")  # t-open: saved
+        await pilot.pause()
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise TypeError("a programming error")
+
+        monkeypatch.setattr(Store, "record_attempt", broken)
+        await pilot.press(*"1173", "enter", "enter")  # t-numeric: the save hits the bug
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert screen.question is not None and screen.question.id == "t-numeric"
+        assert screen.phase == "revealed"  # still on screen, nothing typed is lost
+        messages = [str(n.message) for n in app._notifications]
+        (message,) = [m for m in messages if "bug" in m]
+        logs = list((tmp_path / "home" / "logs").glob("error-*.log"))
+        assert len(logs) == 1 and str(logs[0]) in message
+        log = logs[0].read_text(encoding="utf-8")
+        assert "Traceback" in log and "TypeError: a programming error" in log
+    monkeypatch.undo()
+    with Store.open(tmp_path / "home") as store:
+        assert [a.answer for a in store.question_history("t-open")] == ["saved"]

@@ -219,8 +219,9 @@ class BrowseScreen(Screen[None]):
             body.update(Content.from_markup("[$text-muted]No question matches the filters.[/]"))
             return
         question = self.quiz.library.questions[qid]
-        panel.border_title = question.id
-        panel.border_subtitle = f"{question.deck} · {question.source.rsplit('/', 1)[-1]}"
+        # Deck text: Content, so that brackets in it are shown, not parsed as markup.
+        panel.border_title = Content(question.id)
+        panel.border_subtitle = Content(f"{question.deck} · {question.source.rsplit('/', 1)[-1]}")
         parts = [
             Content(question.prompt),
             Content(""),

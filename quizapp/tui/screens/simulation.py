@@ -190,7 +190,9 @@ class SimulationScreen(Screen[None]):
         names = [e.name for e in self.experiments]
         name = self.experiment_name if self.experiment_name in names else None
         if name is None and self.experiment_name is not None:
-            self.notify(f"Unknown experiment {self.experiment_name!r}.", severity="warning")
+            self.notify(
+                f"Unknown experiment {self.experiment_name!r}.", severity="warning", markup=False
+            )
         if name is None and names:
             name = names[0]
         if name is not None:
@@ -736,18 +738,21 @@ class SimulationScreen(Screen[None]):
         for run_id in run_ids:
             run = self._saved_run(run_id)
             if run is None:
-                self.notify(f"Run #{run_id} is not in the store.", severity="warning")
+                self.notify(f"Run #{run_id} is not in the store.", severity="warning", markup=False)
                 continue
             if not isinstance(run.result, dict):
                 self.notify(
                     f"Run #{run_id} ({run.status}) has no saved results to show.",
                     severity="warning",
+                    markup=False,
                 )
                 continue
             try:
                 result = ExperimentResult.from_json(run.result)
             except (KeyError, TypeError, ValueError) as err:
-                self.notify(f"Run #{run_id} has unreadable results: {err}", severity="error")
+                self.notify(
+                    f"Run #{run_id} has unreadable results: {err}", severity="error", markup=False
+                )
                 continue
             prefix = f"#{run_id} " if len(run_ids) > 1 else ""
             for record in result.runs:
