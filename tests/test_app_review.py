@@ -209,3 +209,20 @@ async def test_an_answer_is_capped_with_a_message(tmp_path: Path) -> None:
         await pilot.pause()
     (attempt,) = stored_attempts(tmp_path, "t-open")
     assert len(attempt.answer) == MAX_ANSWER_CHARS
+
+
+async def test_at_80x24_the_model_answer_and_score_stay_in_view(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app, size=(80, 24)) as pilot:
+        await pilot.press("r", *"gradient noise falls as batches grow " * 12, "ctrl+r")
+        await pilot.pause()
+        screen = app.screen
+        left = screen.query_one("#reveal-left").region
+        model = screen.query_one("#model-answer").region
+        assert model.intersection(left).height >= 5  # border and three lines at least
+        score = screen.query_one("#score-line", Static)
+        text = " ".join(str(score.content).split())
+        assert text == "Score 0/3 · a must-have point is missing"
+        bar = screen.query_one("#grade-bar").region
+        assert score.region.height * score.region.width >= len(text)
+        assert bar.contains_region(score.region)

@@ -216,3 +216,47 @@ async def test_a_bug_behind_a_store_call_is_logged_for_users_and_loses_nothing(
     monkeypatch.undo()
     with Store.open(tmp_path / "home") as store:
         assert [a.answer for a in store.question_history("t-open")] == ["saved"]
+
+
+async def test_progress_opens_the_run_under_the_cursor(tmp_path: Path) -> None:
+    from quizapp.tui.screens.simulation import SimulationScreen
+
+    app = make_app(tmp_path)
+    async with running(app, size=(120, 40)) as pilot:
+        assert app.store is not None
+        for _ in range(3):
+            app.store.record_sim_run("batch-size-sweep", {}, "cpu", "cancelled")
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProgressScreen)
+        table = screen.query_one("#sim-history", DataTable)
+        assert app.focused is table  # its cursor shows, arrows move it
+        assert screen.query_one("#progress-body").scroll_y == 0  # the heatmap is in view
+        await pilot.press("down")
+        await pilot.pause()
+        assert table.cursor_row == 1
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, SimulationScreen)
+        assert app.screen.saved_run == screen.run_ids[1]
+
+
+async def test_browse_detail_follows_the_search(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app, size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        detail = screen.query_one("#detail")
+        await pilot.press("slash", *"nothing-matches-this")
+        await pilot.pause()
+        assert "No question matches" in plain(screen.query_one("#detail-body", Static))
+        assert detail.border_title == "Question" and not detail.border_subtitle
+        await pilot.press(*["backspace"] * len("nothing-matches-this"))
+        await pilot.pause()
+        table = screen.query_one("#questions", DataTable)
+        shown = screen.shown[table.cursor_row]
+        assert detail.border_title == shown
+        assert "Test deck" in str(detail.border_subtitle)

@@ -216,6 +216,7 @@ class BrowseScreen(Screen[None]):
         panel = self.query_one("#detail")
         if qid is None:
             panel.border_title = "Question"
+            panel.border_subtitle = ""
             body.update(Content.from_markup("[$text-muted]No question matches the filters.[/]"))
             return
         question = self.quiz.library.questions[qid]

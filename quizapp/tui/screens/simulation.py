@@ -112,9 +112,13 @@ class SimulationScreen(Screen[None]):
 
     @property
     def is_training(self) -> bool:
-        return self.worker is not None and self.worker.state in (
-            WorkerState.PENDING,
-            WorkerState.RUNNING,
+        """A simulation is under way: once its result (or failure) has arrived there is
+        nothing left to cancel, even while the worker is still closing the runner, so
+        that Esc then goes back instead of being spent on a cancel that does nothing."""
+        return (
+            not self.ended
+            and self.worker is not None
+            and self.worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
         )
 
     # --- layout ---------------------------------------------------------------------------
@@ -268,6 +272,8 @@ class SimulationScreen(Screen[None]):
         panel.update(Content(experiment.explanation))
         panel.border_title = experiment.title
         self.query_one("#prediction").display = self.question is not None
+        # A new experiment starts at the top of its description, not where the last one was.
+        self.query_one("#setup-right", VerticalScroll).scroll_home(animate=False)
         self._update_title()
 
     @on(ParamsChanged)
@@ -508,6 +514,7 @@ class SimulationScreen(Screen[None]):
 
     def _experiment_finished(self, result: Any) -> None:
         self.ended = True
+        self.refresh_bindings()  # Esc now goes back
         statuses = {r.status for r in result.runs}
         if result.status == "cancelled":
             status = "cancelled"
@@ -548,6 +555,7 @@ class SimulationScreen(Screen[None]):
     def _fail(self, reason: str, details: str = "") -> None:
         self.query_one(ProgressBar).display = False
         self.ended = True
+        self.refresh_bindings()
         self.failed = reason
         self.notify(reason, title="Simulation failed", severity="error", timeout=15, markup=False)
         self._set_status(Content.from_markup("[b $error]Failed:[/] $reason", reason=reason))
