@@ -1,9 +1,11 @@
-"""Charts of diverged runs: values outside the axis never reach plotext, the run is named
-diverged in its legend and in the runs table, live and reopened from Past runs."""
+"""Charts and the runs table: values outside the axis never reach plotext, a diverged run is
+named so in its legend and in the table, and a finished run shows what it ended with; live
+and reopened from Past runs."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from quizapp.tui.messages import SimulationEvents
 from quizapp.tui.screens.simulation import SimulationScreen
 from quizapp.tui.widgets.metric_chart import MetricChart
 from quizapp.tui.widgets.runs_table import RunsTable
-from sims.events import RunProgress, RunStarted
+from sims.events import RunFinished, RunProgress, RunStarted
 from sims.results import ExperimentResult, HistoryPoint, RunRecord, RunSummary
 
 
@@ -171,3 +173,55 @@ async def test_live_values_of_1e8_inf_and_nan_never_reach_plotext(
         assert row.count("diverged") == 2  # val loss and val acc
         assert not any(cell in ("nan", "inf") for cell in row)
         assert isinstance(screen.query_one("#run-status"), Static)
+
+
+async def test_a_run_that_restored_its_best_epoch_shows_that_epochs_numbers(
+    tmp_path: Path,
+) -> None:
+    """The epochs experiment with early_stop=false trains on, then restores the best epoch:
+    the app's table shows what the run ended with, as the CLI's results table does."""
+    accs = [0.5, 0.9, 0.939, 0.85, 0.8, 0.772]
+    history = [point(10 * epoch, 1.0 - acc / 2, acc) for epoch, acc in enumerate(accs)]
+    history = [replace(p, epoch=float(i)) for i, p in enumerate(history)]
+    finished = record("20% label noise", "ok", history)
+    summary = replace(
+        finished.summary,
+        final_val_loss=history[2].val_loss,
+        final_val_acc=history[2].val_acc,
+        stopped_epoch=5,
+        restored_epoch=2,
+    )
+    finished = replace(finished, summary=summary)
+    app = make_app(tmp_path)
+    async with running(app, size=(120, 40)) as pilot:
+        app.open_simulation(experiment="epochs")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SimulationScreen)
+        label = finished.label
+        events: list[Any] = [RunStarted(label, 0, {}, "cpu", 10, 50, 160, 40)]
+        events += [RunProgress(**vars(p), label=label) for p in history]
+        screen.post_message(SimulationEvents(events))
+        await pilot.pause()
+        table = screen.query_one(RunsTable)
+        assert "77.2%" in cell_texts(table, label)  # live: the latest evaluation
+        screen.post_message(SimulationEvents([RunFinished(label, "ok", summary, finished)]))
+        await pilot.pause()
+        row = cell_texts(table, label)
+        assert "93.9%" in row and "77.2%" not in row
+        assert any("kept ep 2" in cell for cell in row)
+        assert app.store is not None
+        result = ExperimentResult(
+            experiment="epochs",
+            title="Epochs",
+            device="cpu",
+            seed=0,
+            params={},
+            runs=[finished],
+            observations=[],
+        )
+        run_id = app.store.record_sim_run("epochs", {}, "cpu", "ok", result=result.to_json())
+        app.open_saved_run(run_id)
+        await pilot.pause()
+        row = cell_texts(table, label)
+        assert "93.9%" in row and any("kept ep 2" in cell for cell in row)

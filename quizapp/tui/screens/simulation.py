@@ -426,7 +426,7 @@ class SimulationScreen(Screen[None]):
                 touched.add(event.label)
             elif isinstance(event, RunFinished):
                 row = table.row(event.label)
-                row.status = event.status
+                row.finish(event.summary)
                 touched.add(event.label)
                 status_changed = True
                 if event.status in ("diverged", "oom") and not self.warned_unstable:
@@ -768,13 +768,13 @@ class SimulationScreen(Screen[None]):
                 for chart in self.query(MetricChart):
                     chart.add_points(label, record.history)
                 row = table.row(label)
-                row.status = record.status
                 row.device = result.device
                 last = record.history[-1] if record.history else None
                 if last is not None:
                     row.epoch, row.update = last.epoch, last.update
                     row.examples, row.seconds = last.examples, last.seconds
                     row.val_loss, row.val_acc = last.val_loss, last.val_acc
+                row.finish(record.summary)
                 row.total_updates = record.updates_per_epoch * record.epochs
                 table.show(label)
             observations += [prefix + o for o in result.observations]
