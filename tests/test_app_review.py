@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.widgets import Input, Static, TextArea
 from tui_support import Clock, make_app, running
 
 from quizapp.domain.grading import Rating
+from quizapp.domain.limits import MAX_ANSWER_CHARS
 from quizapp.store import Store
 from quizapp.tui.screens.home import HomeScreen
 from quizapp.tui.screens.review import ReviewScreen
@@ -178,3 +180,63 @@ async def test_rating_bar_shows_when_each_choice_brings_the_question_back(tmp_pa
         labels = [str(choice.content) for choice in bar.query(".rating-choice").results(Static)]
         assert labels[0].startswith("Again 1m") and labels[-1].startswith("Easy ")
         assert labels[-1].split()[1].endswith("d")  # Easy schedules days ahead
+
+
+async def test_undo_keeps_the_session_count(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        await pilot.press("r")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        info = screen.query_one("#session-info", Static)
+        assert "1 of 3" in str(info.content)
+        for _ in range(3):
+            await pilot.press("ctrl+r", "1", "enter")
+            await pilot.pause()
+            assert "2 of 3" in str(info.content)
+            await pilot.press("ctrl+u")
+            await pilot.pause()
+            assert "1 of 3" in str(info.content)
+            assert screen.question is not None and screen.question.id == "t-open"
+        await pilot.press("enter")  # grade it for good
+        await pilot.pause()
+        assert "2 of 3" in str(info.content)
+        assert screen.queue.count("t-open") == 1
+    assert len(stored_attempts(tmp_path, "t-open")) == 1
+
+
+async def test_an_answer_is_capped_with_a_message(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        await pilot.press("r")
+        screen = app.screen
+        area = screen.query_one("#answer", TextArea)
+        area.insert("a" * (MAX_ANSWER_CHARS - 5))
+        area.post_message(events.Paste("b" * 1000))
+        await pilot.pause()
+        assert len(area.text) == MAX_ANSWER_CHARS
+        assert area.text.endswith("bbbbb")
+        assert any(f"{MAX_ANSWER_CHARS:,} characters" in str(n.message) for n in app._notifications)
+        await pilot.press("c")  # typing at the limit adds nothing
+        assert len(area.text) == MAX_ANSWER_CHARS
+        await pilot.press("ctrl+r", "enter")
+        await pilot.pause()
+    (attempt,) = stored_attempts(tmp_path, "t-open")
+    assert len(attempt.answer) == MAX_ANSWER_CHARS
+
+
+async def test_at_80x24_the_model_answer_and_score_stay_in_view(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app, size=(80, 24)) as pilot:
+        await pilot.press("r", *"gradient noise falls as batches grow " * 12, "ctrl+r")
+        await pilot.pause()
+        screen = app.screen
+        left = screen.query_one("#reveal-left").region
+        model = screen.query_one("#model-answer").region
+        assert model.intersection(left).height >= 5  # border and three lines at least
+        score = screen.query_one("#score-line", Static)
+        text = " ".join(str(score.content).split())
+        assert text == "Score 0/3 · a must-have point is missing"
+        bar = screen.query_one("#grade-bar").region
+        assert score.region.height * score.region.width >= len(text)
+        assert bar.contains_region(score.region)

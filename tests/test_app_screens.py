@@ -6,10 +6,12 @@ import io
 from datetime import UTC
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Static
 from tui_support import BROKEN_DECK, START, Clock, fixture_library, make_app, running, write_deck
 
+from quizapp.store import Store
 from quizapp.tui.app import QuizApp
 from quizapp.tui.screens.browse import BrowseScreen
 from quizapp.tui.screens.help import HelpScreen
@@ -182,3 +184,103 @@ async def test_welcome_shows_on_a_fresh_home_only_and_again_from_help(tmp_path: 
         assert isinstance(second.screen, HomeScreen)
         await pilot.press("f1", "w")
         assert isinstance(second.screen, WelcomeScreen)
+
+
+async def test_help_names_both_rating_arrows_alike(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app) as pilot:
+        await pilot.press("f1")
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#help-body", Static).content)
+        lines = console.export_text().splitlines()
+        left = next(line for line in lines if "review.rating-down" in line)
+        right = next(line for line in lines if "review.rating-up" in line)
+        assert "Rating down" in left and "Rating up" in right
+
+
+async def test_a_bug_behind_a_store_call_fails_the_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a programming error")
+
+    monkeypatch.setattr(Store, "record_attempt", broken)
+    app = make_app(tmp_path)
+    with pytest.raises(TypeError, match="a programming error"):
+        async with running(app) as pilot:
+            await pilot.press("r", "ctrl+r", "enter")
+            await pilot.pause()
+
+
+async def test_a_bug_behind_a_store_call_is_logged_for_users_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(tmp_path)
+    app.raise_bugs = False  # as for a user at a real terminal
+    async with running(app) as pilot:
+        await pilot.press("r", *"saved", "ctrl+r", "1", "enter")  # t-open: saved
+        await pilot.pause()
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise TypeError("a programming error")
+
+        monkeypatch.setattr(Store, "record_attempt", broken)
+        await pilot.press(*"1173", "enter", "enter")  # t-numeric: the save hits the bug
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert screen.question is not None and screen.question.id == "t-numeric"
+        assert screen.phase == "revealed"  # still on screen, nothing typed is lost
+        messages = [str(n.message) for n in app._notifications]
+        (message,) = [m for m in messages if "bug" in m]
+        logs = list((tmp_path / "home" / "logs").glob("error-*.log"))
+        assert len(logs) == 1 and str(logs[0]) in message
+        log = logs[0].read_text(encoding="utf-8")
+        assert "Traceback" in log and "TypeError: a programming error" in log
+    monkeypatch.undo()
+    with Store.open(tmp_path / "home") as store:
+        assert [a.answer for a in store.question_history("t-open")] == ["saved"]
+
+
+async def test_progress_opens_the_run_under_the_cursor(tmp_path: Path) -> None:
+    from quizapp.tui.screens.simulation import SimulationScreen
+
+    app = make_app(tmp_path)
+    async with running(app, size=(120, 40)) as pilot:
+        assert app.store is not None
+        for _ in range(3):
+            app.store.record_sim_run("batch-size-sweep", {}, "cpu", "cancelled")
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProgressScreen)
+        table = screen.query_one("#sim-history", DataTable)
+        assert app.focused is table  # its cursor shows, arrows move it
+        assert screen.query_one("#progress-body").scroll_y == 0  # the heatmap is in view
+        await pilot.press("down")
+        await pilot.pause()
+        assert table.cursor_row == 1
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, SimulationScreen)
+        assert app.screen.saved_run == screen.run_ids[1]
+
+
+async def test_browse_detail_follows_the_search(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with running(app, size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        detail = screen.query_one("#detail")
+        await pilot.press("slash", *"nothing-matches-this")
+        await pilot.pause()
+        assert "No question matches" in plain(screen.query_one("#detail-body", Static))
+        assert detail.border_title == "Question" and not detail.border_subtitle
+        await pilot.press(*["backspace"] * len("nothing-matches-this"))
+        await pilot.pause()
+        table = screen.query_one("#questions", DataTable)
+        shown = screen.shown[table.cursor_row]
+        assert detail.border_title == shown
+        assert "Test deck" in str(detail.border_subtitle)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Static
 from tui_support import make_app, running
 
@@ -222,3 +224,83 @@ async def test_arrowing_through_experiments_then_a_grid_search_shows_its_heat_ma
         assert charts.display and charts.children
         titles = [str(getattr(w.content, "title", "")) for w in charts.query(Static)]
         assert "Final validation loss per batch size and learning rate" in titles
+
+
+async def test_run_labels_are_shown_whole(tmp_path: Path) -> None:
+    from quizapp.tui.messages import SimulationEvents
+    from sims.events import RunStarted
+
+    app = make_app(tmp_path)
+    async with running(app, size=(120, 40)) as pilot:
+        app.open_simulation(experiment="grid-search")
+        await pilot.pause()
+        screen = app.screen
+        labels = ["batch 1024", "batch 16, LR 0.001", "batch 16, LR 0.01", "batch 16, LR 0.1"]
+        screen.post_message(
+            SimulationEvents([RunStarted(label, 0, {}, "cpu", 1, 1, 1, 1) for label in labels])
+        )
+        await pilot.press("f3")
+        await pilot.pause()
+        table = screen.query_one(RunsTable)
+        shown = [line.text for line in (table.render_line(y) for y in range(1, 5))]
+        for label, line in zip(labels, shown, strict=True):
+            assert f" {label} " in line
+
+
+async def test_switching_experiments_shows_the_new_description_from_its_top(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path)
+    async with running(app, size=(80, 24)) as pilot:
+        app.open_simulation(experiment="batch-size-sweep")
+        await pilot.pause()
+        screen = app.screen
+        setup = screen.query_one("#setup-right")
+        setup.scroll_end(animate=False)
+        await pilot.pause()
+        assert setup.scroll_y > 0
+        await pilot.press("down")
+        await pilot.pause()
+        assert screen.experiment_name != "batch-size-sweep"
+        assert setup.scroll_y == 0
+
+
+async def test_status_is_readable_at_80_columns_and_esc_after_the_end_goes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sims.runner import SimRunner
+
+    # Hold the worker in the runner's close(), after the result has arrived: the moment a
+    # user's Esc used to be spent on cancelling a run that had already finished.
+    release = threading.Event()
+    close = SimRunner.close
+
+    def slow_close(runner: SimRunner) -> None:
+        release.wait(timeout=10)
+        close(runner)
+
+    monkeypatch.setattr(SimRunner, "close", slow_close)
+    app = make_app(tmp_path)
+    try:
+        async with running(app, size=(80, 24)) as pilot:
+            app.practise(["t-sim"])
+            await pilot.pause()
+            await pilot.press("ctrl+r", "s")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, SimulationScreen)
+            await pilot.press("ctrl+r")
+            await pilot.pause()
+            status = screen.query_one("#run-status", Static)
+            bar = screen.query_one("#progress")
+            assert status.region.height >= 1 and bar.region.height >= 1
+            assert not status.region.overlaps(bar.region)
+            assert status.region.width >= len(str(status.content))
+            await wait_until(pilot, lambda: screen.ended)
+            assert screen.worker is not None and screen.worker.is_running
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is not screen
+            release.set()
+    finally:
+        release.set()

@@ -12,8 +12,9 @@ import importlib.abc
 import json
 import sys
 import tomllib
+import traceback
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -89,6 +90,8 @@ class QuizApp(App[int]):
         """The keys remapped by the user's keymap.toml (binding id -> keys)."""
         self._loading_started = False
         self._pending_actions: list[Callable[[], object]] = []
+        self.raise_bugs: bool | None = None
+        """Let programming errors propagate (see ``report_bug``); None: when headless."""
         self.data_ready = asyncio.Event()
         """Set once the decks are loaded and the store is open (see ``_load_data``)."""
 
@@ -262,7 +265,8 @@ class QuizApp(App[int]):
     def store_call(self, what: str, call: Callable[[Store], T], default: T) -> T:
         """Run ``call`` against the store; a database problem becomes a notification.
 
-        ``what`` names the operation for the message ("save your answer")."""
+        ``what`` names the operation for the message ("save your answer"). Anything but a
+        ``StoreError`` is a bug, not a database problem: see :meth:`report_bug`."""
         if self.store is None:
             return default
         from quizapp.store import StoreError
@@ -270,17 +274,35 @@ class QuizApp(App[int]):
         try:
             return call(self.store)
         except StoreError as err:
-            message = str(err)
-        except Exception as err:  # sqlite3.Error and friends: tell the user, keep running
-            message = f"{type(err).__name__}: {err}"
+            self.notify(
+                f"Could not {what}: {err}",
+                title="Progress database",
+                severity="error",
+                timeout=12,
+                markup=False,
+            )
+        except Exception as err:
+            self.report_bug(what, err)
+        return default
+
+    def report_bug(self, what: str, error: BaseException) -> None:
+        """Tell the user that ``what`` failed because of a bug, with the path of a log
+        holding the traceback; the app keeps running, so nothing shown or saved is lost.
+
+        Under test (``raise_bugs``, on by default when headless) the error propagates, so
+        that it fails the test instead of becoming a message."""
+        if self.raise_bugs if self.raise_bugs is not None else self.is_headless:
+            raise error
+        log = write_error_log(self.home, what, error)
+        where = f"The details are in {log}." if log else "No log could be written."
         self.notify(
-            f"Could not {what}: {message}",
-            title="Progress database",
+            f"Could not {what}: quizapp hit a bug ({type(error).__name__}). {where} "
+            "Everything saved before is kept.",
+            title="Internal error",
             severity="error",
-            timeout=12,
+            timeout=30,
             markup=False,
         )
-        return default
 
     # --- navigation -----------------------------------------------------------------------
 
@@ -467,6 +489,20 @@ def freeze_startup_objects() -> None:
     key the user presses; they live as long as the app anyway."""
     gc.collect()
     gc.freeze()
+
+
+def write_error_log(home: Path, what: str, error: BaseException) -> Path | None:
+    """Write ``error``'s traceback to ``<home>/logs/error-<UTC time>.log``; its path, or
+    None if it cannot be written (a read-only home must not turn one error into two)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    path = home / "logs" / f"error-{stamp}.log"
+    text = f"while trying to {what}:\n" + "".join(traceback.format_exception(error))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        return None
+    return path
 
 
 def read_keymap(path: Path) -> tuple[dict[str, str], list[str]]:

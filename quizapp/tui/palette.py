@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.markup import escape
 
 if TYPE_CHECKING:
     from quizapp.tui.app import QuizApp
@@ -71,9 +72,10 @@ class QuizCommands(Provider):
             haystack = f"practise {question.id} {prompt}".lower()
             if words and all(word in haystack for word in words):
                 short = prompt if len(prompt) <= PROMPT_SHOWN else prompt[: PROMPT_SHOWN - 1] + "…"
+                about = f"{question.topic} · difficulty {question.difficulty} · {question.deck}"
                 yield (
                     f"Practise {question.id}: {short}",
-                    f"{question.topic} · difficulty {question.difficulty} · {question.deck}",
+                    escape(about),  # the palette parses help as markup; deck text is literal
                     partial(app.practise, [question.id]),
                 )
 

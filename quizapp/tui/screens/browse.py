@@ -198,11 +198,13 @@ class BrowseScreen(Screen[None]):
         panel = self.query_one("#detail")
         if qid is None:
             panel.border_title = "Question"
+            panel.border_subtitle = ""
             body.update(Content.from_markup("[$text-muted]No question matches the filters.[/]"))
             return
         question = self.quiz.library.questions[qid]
-        panel.border_title = question.id
-        panel.border_subtitle = f"{question.deck} · {question.source.rsplit('/', 1)[-1]}"
+        # Deck text: Content, so that brackets in it are shown, not parsed as markup.
+        panel.border_title = Content(question.id)
+        panel.border_subtitle = Content(f"{question.deck} · {question.source.rsplit('/', 1)[-1]}")
         parts = [
             Content(question.prompt),
             Content(""),

@@ -112,7 +112,10 @@ class HelpScreen(Screen[None]):
             for binding in _bindings(target):
                 keys = keymap.get(binding.id or "", binding.key)
                 shown = ", ".join(self.app.get_key_display(Binding(k, "")) for k in keys.split(","))
-                table.add_row(shown, binding.description or binding.action, binding.id)
+                # A tooltip says what one key does where the footer's description is shared
+                # by a pair ("←→ Rating"): Help lists each key on its own.
+                does = binding.tooltip or binding.description or binding.action
+                table.add_row(shown, does, binding.id)
             tables.append(Text())
             tables.append(table)
         from rich.console import Group

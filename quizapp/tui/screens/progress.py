@@ -33,7 +33,7 @@ class ProgressScreen(Screen[None]):
     """How practice is going, from the store; Enter on a simulation run reopens it."""
 
     CSS_PATH = "../styles/progress.tcss"
-    AUTO_FOCUS = "#progress-body"
+    AUTO_FOCUS = None  # on_mount focuses the run table (with its cursor) when there are runs
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="progress.back"),
         Binding("o", "open_run", "Open run", id="progress.open-run"),
@@ -42,6 +42,7 @@ class ProgressScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.run_ids: list[int] = []
+        self.cursor_row = 0
 
     @property
     def quiz(self) -> QuizApp:
@@ -69,6 +70,10 @@ class ProgressScreen(Screen[None]):
         for label in ("when", "experiment", "status", "device", "question"):
             history.add_column(label, key=label)
         self.refresh_data()
+        # Arrows move the run cursor and o/enter open the run under it; the page stays at
+        # its top (the heatmap) until the cursor moves.
+        target = history if self.run_ids else self.query_one("#progress-body")
+        self.set_focus(target, scroll_visible=False)
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:
@@ -154,6 +159,14 @@ class ProgressScreen(Screen[None]):
         table.display = True
         if not runs:
             table.add_row(Text("no runs yet", style="dim"), "", "", "", "")
+
+    @on(DataTable.RowHighlighted, "#sim-history")
+    def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != self.cursor_row:
+            self.cursor_row = event.cursor_row
+            self.query_one("#progress-body", VerticalScroll).scroll_to_widget(
+                event.data_table, animate=False
+            )
 
     @on(DataTable.RowSelected, "#sim-history")
     def _run_selected(self) -> None:

@@ -27,8 +27,10 @@ from quizapp.domain.grading import (
     grade_rubric,
     missed_must_have,
 )
+from quizapp.domain.limits import MAX_ANSWER_CHARS
 from quizapp.domain.wording import difficulty_dots, humanize_delta
 from quizapp.tui.messages import RatingChosen, RubricChanged
+from quizapp.tui.widgets.answer_box import AnswerBox
 from quizapp.tui.widgets.answer_timer import AnswerTimer, format_duration
 from quizapp.tui.widgets.rating_bar import RatingBar
 from quizapp.tui.widgets.rubric_checklist import RubricChecklist
@@ -73,8 +75,9 @@ class ReviewScreen(Screen[None]):
         Binding(
             "left",
             "shift_rating(-1)",
-            "Rating",
+            "Rating",  # the footer's "←→ Rating" stands for both arrows
             key_display="←→",
+            tooltip="Rating down",
             id="review.rating-down",
             priority=True,
         ),
@@ -82,6 +85,7 @@ class ReviewScreen(Screen[None]):
             "right",
             "shift_rating(1)",
             "Rating up",
+            tooltip="Rating up",
             show=False,
             id="review.rating-up",
             priority=True,
@@ -126,7 +130,7 @@ class ReviewScreen(Screen[None]):
             yield AnswerTimer(self.quiz.now, id="timer")
         with Vertical(id="answer-phase"):
             yield Static(id="prompt", classes="panel")
-            yield TextArea(
+            yield AnswerBox(
                 id="answer",
                 classes="panel",
                 soft_wrap=True,
@@ -137,6 +141,7 @@ class ReviewScreen(Screen[None]):
                 id="numeric-answer",
                 classes="panel",
                 placeholder="A number, e.g. 0.001, 1e-3, 1,000, 25%",
+                max_length=MAX_ANSWER_CHARS,
             )
             yield Static(id="numeric-error")
             yield Static(
@@ -196,7 +201,10 @@ class ReviewScreen(Screen[None]):
         for widget_id in ("#prompt", "#prompt-again"):
             panel = self.query_one(widget_id)
             panel.border_title = "Question"
-            panel.border_subtitle = f"{question.topic} · {difficulty_dots(question.difficulty)}"
+            # Deck text: a Content, so that brackets in it are shown, not parsed as markup.
+            panel.border_subtitle = Content(
+                f"{question.topic} · {difficulty_dots(question.difficulty)}"
+            )
         numeric = question.kind == QuestionKind.NUMERIC
         area = self.query_one("#answer", TextArea)
         box = self.query_one("#numeric-answer", Input)
@@ -206,7 +214,7 @@ class ReviewScreen(Screen[None]):
         area.text = "" if numeric else self.draft.answer
         box.value = self.draft.answer if numeric else ""
         if numeric and question.numeric and question.numeric.unit:
-            box.border_subtitle = f"in {question.numeric.unit}"
+            box.border_subtitle = Content(f"in {question.numeric.unit}")
         else:
             box.border_subtitle = ""
         self.query_one("#numeric-error", Static).display = False
@@ -469,7 +477,7 @@ class ReviewScreen(Screen[None]):
                 break
         if self.phase == "done":
             self.position = len(self.queue)
-        self.queue.insert(self.position, attempt.question_id)
+        self._bring_back(attempt.question_id)
         question = app.library.questions[attempt.question_id]
         grade: Grade
         if question.kind == QuestionKind.NUMERIC:
@@ -480,7 +488,7 @@ class ReviewScreen(Screen[None]):
             grade = grade_rubric(question.rubric, met)
             verdict = None
         draft = Draft(
-            answer=attempt.answer,
+            answer=attempt.answer[:MAX_ANSWER_CHARS],  # an imported answer may be huge
             met=grade.met,
             rating=attempt.rating,
             started=attempt.started,
@@ -493,6 +501,17 @@ class ReviewScreen(Screen[None]):
             markup=False,
         )
         self.show_question(draft)
+
+    def _bring_back(self, question_id: str) -> None:
+        """Put ``question_id`` at the current position: moved back from the answered part
+        of the queue when this session graded it (the count stays "1 of 10"), or added
+        when it was graded elsewhere."""
+        done = self.queue[: self.position]
+        if question_id in done:
+            index = len(done) - 1 - done[::-1].index(question_id)
+            del self.queue[index]
+            self.position -= 1
+        self.queue.insert(self.position, question_id)
 
     def action_skip(self) -> None:
         if self.phase == "done" or self.question is None:

@@ -112,9 +112,13 @@ class SimulationScreen(Screen[None]):
 
     @property
     def is_training(self) -> bool:
-        return self.worker is not None and self.worker.state in (
-            WorkerState.PENDING,
-            WorkerState.RUNNING,
+        """A simulation is under way: once its result (or failure) has arrived there is
+        nothing left to cancel, even while the worker is still closing the runner, so
+        that Esc then goes back instead of being spent on a cancel that does nothing."""
+        return (
+            not self.ended
+            and self.worker is not None
+            and self.worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
         )
 
     # --- layout ---------------------------------------------------------------------------
@@ -190,7 +194,9 @@ class SimulationScreen(Screen[None]):
         names = [e.name for e in self.experiments]
         name = self.experiment_name if self.experiment_name in names else None
         if name is None and self.experiment_name is not None:
-            self.notify(f"Unknown experiment {self.experiment_name!r}.", severity="warning")
+            self.notify(
+                f"Unknown experiment {self.experiment_name!r}.", severity="warning", markup=False
+            )
         if name is None and names:
             name = names[0]
         if name is not None:
@@ -266,6 +272,8 @@ class SimulationScreen(Screen[None]):
         panel.update(Content(experiment.explanation))
         panel.border_title = experiment.title
         self.query_one("#prediction").display = self.question is not None
+        # A new experiment starts at the top of its description, not where the last one was.
+        self.query_one("#setup-right", VerticalScroll).scroll_home(animate=False)
         self._update_title()
 
     @on(ParamsChanged)
@@ -418,7 +426,7 @@ class SimulationScreen(Screen[None]):
                 touched.add(event.label)
             elif isinstance(event, RunFinished):
                 row = table.row(event.label)
-                row.status = event.status
+                row.finish(event.summary)
                 touched.add(event.label)
                 status_changed = True
                 if event.status in ("diverged", "oom") and not self.warned_unstable:
@@ -506,6 +514,7 @@ class SimulationScreen(Screen[None]):
 
     def _experiment_finished(self, result: Any) -> None:
         self.ended = True
+        self.refresh_bindings()  # Esc now goes back
         statuses = {r.status for r in result.runs}
         if result.status == "cancelled":
             status = "cancelled"
@@ -546,6 +555,7 @@ class SimulationScreen(Screen[None]):
     def _fail(self, reason: str, details: str = "") -> None:
         self.query_one(ProgressBar).display = False
         self.ended = True
+        self.refresh_bindings()
         self.failed = reason
         self.notify(reason, title="Simulation failed", severity="error", timeout=15, markup=False)
         self._set_status(Content.from_markup("[b $error]Failed:[/] $reason", reason=reason))
@@ -736,18 +746,21 @@ class SimulationScreen(Screen[None]):
         for run_id in run_ids:
             run = self._saved_run(run_id)
             if run is None:
-                self.notify(f"Run #{run_id} is not in the store.", severity="warning")
+                self.notify(f"Run #{run_id} is not in the store.", severity="warning", markup=False)
                 continue
             if not isinstance(run.result, dict):
                 self.notify(
                     f"Run #{run_id} ({run.status}) has no saved results to show.",
                     severity="warning",
+                    markup=False,
                 )
                 continue
             try:
                 result = ExperimentResult.from_json(run.result)
             except (KeyError, TypeError, ValueError) as err:
-                self.notify(f"Run #{run_id} has unreadable results: {err}", severity="error")
+                self.notify(
+                    f"Run #{run_id} has unreadable results: {err}", severity="error", markup=False
+                )
                 continue
             prefix = f"#{run_id} " if len(run_ids) > 1 else ""
             for record in result.runs:
@@ -755,13 +768,13 @@ class SimulationScreen(Screen[None]):
                 for chart in self.query(MetricChart):
                     chart.add_points(label, record.history)
                 row = table.row(label)
-                row.status = record.status
                 row.device = result.device
                 last = record.history[-1] if record.history else None
                 if last is not None:
                     row.epoch, row.update = last.epoch, last.update
                     row.examples, row.seconds = last.examples, last.seconds
                     row.val_loss, row.val_acc = last.val_loss, last.val_acc
+                row.finish(record.summary)
                 row.total_updates = record.updates_per_epoch * record.epochs
                 table.show(label)
             observations += [prefix + o for o in result.observations]

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from quizapp.domain.chart_values import finite_values, plot_series
 from quizapp.views.chart_tables import render_chart
 
 MAX_POINTS = 200  # per curve: a terminal cannot show more
@@ -58,22 +59,33 @@ class ExperimentChart(PlotextPlot):
         plt, chart = self.plt, self.chart
         logx = chart["x"].get("scale") in ("log", "log2")
         logy = chart["y"].get("scale") in ("log", "log2")
-        for series in chart.get("series", []):
-            points = [
-                (x, y)
-                for x, y in series.get("points", [])
-                if _finite(x) and _finite(y) and (not logx or x > 0) and (not logy or y > 0)
-            ]
-            if not points:
+        curves = [
+            (
+                series,
+                [
+                    (x, y)
+                    for x, y in series.get("points", [])
+                    if _fits_scale(x, logx) and _fits_scale(y, logy)
+                ],
+            )
+            for series in chart.get("series", [])
+        ]
+        low, high = chart["y"].get("min"), chart["y"].get("max")
+        values = finite_values(y for _, points in curves for _, y in points)
+        bottom = low if _finite(low) else min(values, default=0.0)
+        top = high if _finite(high) else max(values, default=1.0)
+        for series, points in curves:
+            curve = plot_series(points, bottom, top, most=MAX_POINTS)
+            if not curve.xs:
                 continue
-            step = max(1, math.ceil(len(points) / MAX_POINTS))
-            xs = [p[0] for p in points[::step]]
-            ys = [p[1] for p in points[::step]]
+            label = curve.legend(series["name"])
             if series.get("style") == "points":
-                plt.scatter(xs, ys, label=series["name"], marker="dot")
+                plt.scatter(curve.xs, curve.ys, label=label, marker="dot")
             else:
                 marker = "dot" if series.get("style") == "dashed" else "braille"
-                plt.plot(xs, ys, label=series["name"], marker=marker)
+                plt.plot(curve.xs, curve.ys, label=label, marker=marker)
+            if curve.end is not None:
+                plt.scatter([curve.end[0]], [curve.end[1]], marker="x", color="red")
         for mark in chart.get("marks", []):
             if _finite(mark.get("x")) and (not logx or mark["x"] > 0):
                 plt.vline(mark["x"], "gray")
@@ -81,7 +93,6 @@ class ExperimentChart(PlotextPlot):
             plt.xscale("log")
         if logy:
             plt.yscale("log")
-        low, high = chart["y"].get("min"), chart["y"].get("max")
         if _finite(low) or _finite(high):
             plt.ylim(low if _finite(low) else None, high if _finite(high) else None)
         plt.xlabel(chart["x"]["label"])
@@ -113,6 +124,11 @@ class ExperimentChart(PlotextPlot):
             assert isinstance(rendered, Text)
             self._cache = (key, rendered)
         return self._cache[1]
+
+
+def _fits_scale(value: Any, log: bool) -> bool:
+    """A log axis has no place for zero or below."""
+    return not log or (_finite(value) and value > 0)
 
 
 def _label(value: Any) -> str:

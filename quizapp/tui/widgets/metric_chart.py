@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,6 +13,8 @@ from textual.geometry import Size
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
+
+from quizapp.domain.chart_values import finite_values, plot_series
 
 XAxis = Literal["epoch", "update", "examples", "seconds"]
 X_AXES: tuple[XAxis, ...] = ("epoch", "update", "examples", "seconds")
@@ -31,16 +33,6 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def thin(xs: Sequence[float], ys: Sequence[float], most: int) -> tuple[list[float], list[float]]:
-    """At most ``most`` evenly spread points, always keeping the first and the last: a
-    terminal chart cannot show more, and plotting them all is what makes redraws slow."""
-    if len(xs) <= most or most < 2:
-        return list(xs), list(ys)
-    step = (len(xs) - 1) / (most - 1)
-    picks = sorted({round(i * step) for i in range(most)})
-    return [xs[i] for i in picks], [ys[i] for i in picks]
-
-
 @dataclass(frozen=True)
 class ChartSpec:
     """Everything one drawing needs, copied so that it can be drawn off the UI thread."""
@@ -53,6 +45,18 @@ class ChartSpec:
     series: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]
 
 
+def y_range(spec: ChartSpec) -> tuple[float, float]:
+    """The y-axis of ``spec``: 0..1 for accuracy; for a loss, up to the highest finite value
+    but at most ``LOSS_CAP`` times the largest starting value."""
+    if "loss" not in spec.metric:
+        return 0.0, 1.0
+    starts = finite_values(points[0][1] for _, points in spec.series if points)
+    values = finite_values(y for _, points in spec.series for _, y in points)
+    if not starts or not values:
+        return 0.0, 1.0
+    return 0.0, min(max(starts) * LOSS_CAP, max(values) * 1.05) or 1.0
+
+
 def draw(spec: ChartSpec) -> Text:
     """Plot ``spec`` with a plotext figure of its own and return the rendered text."""
     plt = Plot()
@@ -62,25 +66,20 @@ def draw(spec: ChartSpec) -> Text:
     plt.theme(spec.theme)
     name = METRIC_NAMES.get(spec.metric, spec.metric)
     plt.title(f"{name} by {spec.x_axis}")
-    starts: list[float] = []
-    highest = widest = 0.0
+    low, high = y_range(spec)
+    widest = 0.0
     for label, points in spec.series:
-        if not points:
+        curve = plot_series(points, low, high, most=max(2, width))
+        if not curve.xs:
             continue
-        xs = [x for x, _ in points]
-        ys = [y for _, y in points]
-        starts.append(ys[0])
-        highest = max(highest, *ys)
-        widest = max(widest, *xs)
-        xs, ys = thin(xs, ys, max(2, width))
-        plt.plot(xs, ys, label=label, marker="braille")
-    if starts:
+        widest = max(widest, *curve.xs)
+        plt.plot(curve.xs, curve.ys, label=curve.legend(label), marker="braille")
+        if curve.end is not None:
+            plt.scatter([curve.end[0]], [curve.end[1]], marker="x", color="red")
+    if any(points for _, points in spec.series):
         # Start the x-axis at zero, also while each run has only its first point.
         plt.xlim(0, widest or 1)
-        if "loss" in spec.metric:
-            plt.ylim(0, min(max(starts) * LOSS_CAP, highest * 1.05) or 1.0)
-        else:
-            plt.ylim(0, 1)
+        plt.ylim(low, high)
     plt.xlabel(spec.x_axis)
     return Text.from_ansi(plt.build())
 
@@ -132,8 +131,8 @@ class MetricChart(PlotextPlot):
             for point in points:
                 x: Any = getattr(point, self.x_axis, None)
                 y: Any = getattr(point, self.metric, None)
-                if _finite(x) and _finite(y):
-                    pairs.append((float(x), float(y)))
+                if _finite(x) and isinstance(y, int | float):
+                    pairs.append((float(x), float(y)))  # NaN/inf kept: they mark divergence
             series.append((label, tuple(pairs)))
         return ChartSpec(
             version=self._version,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
+
+from quizapp.domain.chart_values import DIVERGED
 
 STATUS_STYLES = {
     "waiting": "dim",
@@ -18,11 +21,13 @@ STATUS_STYLES = {
     "failed": "bold red",
 }
 # Fixed widths: resizing columns as numbers grow would re-lay out the table on every update.
-COLUMNS = {
-    "run": 12,
+# The run column (None) fits its labels, which are known when a row is added and never
+# change: a label is shown whole ("batch 1024", "batch 16, LR 0.1").
+COLUMNS: dict[str, int | None] = {
+    "run": None,
     "status": 9,
     "device": 6,
-    "progress": 24,
+    "progress": 27,
     "speed": 12,
     "val loss": 8,
     "val acc": 7,
@@ -42,6 +47,19 @@ class RunRow:
     seconds: float = 0.0
     val_loss: float | None = None
     val_acc: float | None = None
+    kept_epoch: int | None = None  # the epoch whose weights the run ended with, if restored
+
+    def finish(self, summary: Any) -> None:
+        """Show how the run ended from its ``RunSummary``, the one account the CLI's table
+        and the stored result also give: the metrics of the weights it ended with (after
+        restoring the best epoch, those of that epoch, not of the last evaluation)."""
+        self.status = summary.status
+        if summary.final_val_loss is not None:
+            self.val_loss = summary.final_val_loss
+        if summary.final_val_acc is not None:
+            self.val_acc = summary.final_val_acc
+        if summary.restored_epoch is not None and summary.restored_epoch != round(self.epoch):
+            self.kept_epoch = summary.restored_epoch
 
     @property
     def speed(self) -> str:
@@ -54,6 +72,8 @@ class RunRow:
     def progress(self) -> str:
         if not self.total_updates:
             return ""
+        if self.kept_epoch is not None:
+            return f"{self.update}/{self.total_updates} upd, kept ep {self.kept_epoch}"
         return f"{self.update}/{self.total_updates} upd, ep {self.epoch:.1f}"
 
 
@@ -61,7 +81,7 @@ def _number(value: float | None, fmt: str) -> str:
     if value is None:
         return ""
     if not math.isfinite(value):
-        return "nan" if math.isnan(value) else "inf"
+        return DIVERGED
     return format(value, fmt)
 
 
@@ -99,6 +119,7 @@ class RunsTable(DataTable[Text]):
             Text(row.device),
             Text(row.progress),
             Text(row.speed),
-            Text(_number(row.val_loss, ".4f")),
+            # The last loss of a blown-up run (83460856, nan) says nothing but that.
+            Text(DIVERGED if row.status == DIVERGED else _number(row.val_loss, ".4f")),
             Text(_number(row.val_acc, ".1%")),
         ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date
 
 from textual_plotext import PlotextPlot
+
+from quizapp.domain.chart_values import clip_value
 
 
 class ScoreTrend(PlotextPlot):
@@ -17,7 +20,7 @@ class ScoreTrend(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         labels = [monday.strftime("%d %b") for monday, _, _ in weeks]
-        values = [round(score * 100) if attempts else 0 for _, attempts, score in weeks]
+        values = [_percent(score) if attempts else 0.0 for _, attempts, score in weeks]
         if any(attempts for _, attempts, _ in weeks):
             # Numeric positions with explicit ticks: plotext's own handling of text labels
             # does not place them the same way from one run to the next.
@@ -32,3 +35,9 @@ class ScoreTrend(PlotextPlot):
         else:
             plt.title("no graded answers yet")
         self.refresh()
+
+
+def _percent(score: float) -> float:
+    """A mean score as a bar height on the 0-100 axis (a week without a number gets none)."""
+    placed = clip_value(round(score * 100) if math.isfinite(score) else None, 0.0, 100.0)
+    return placed[0] if placed is not None else 0.0
