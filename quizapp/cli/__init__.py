@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "quizapp.cli.progress",
     "quizapp.cli.sim",
     "quizapp.cli.serve",
+    "quizapp.cli.interview",
 )
 
 
