@@ -243,6 +243,7 @@ class InterviewScreen(Screen[None]):
         follow.display = True
         area.text = ""
         area.border_title = "Your answer to the follow-up"
+        self.query_one(InterviewClock).show()
         self.phase = "follow-up"
         self._apply_phase()
         area.focus()
@@ -298,6 +299,8 @@ class InterviewScreen(Screen[None]):
         flags.clear_options()
         flags.add_options([Selection(Content(f), i) for i, f in enumerate(question.red_flags)])
         flags.display = bool(question.red_flags)
+        if question.red_flags:  # so that space ticks the first one as soon as it has focus
+            flags.highlighted = 0
         self._apply_phase()
         self.query_one("#grade-left", VerticalScroll).scroll_home(animate=False)
         if right is None:
