@@ -4,8 +4,11 @@ flags) is always wrapped in ``Text``, never parsed as markup."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -32,6 +35,16 @@ def clock_line(report: InterviewReport) -> Text:
     return line
 
 
+def _by_question(rows: Iterable[tuple[str, Text]]) -> Padding:
+    """Lines about answers, each after its question's id; long lines wrap in their column."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    for question_id, line in rows:
+        grid.add_row(Text(question_id), line)
+    return Padding(grid, (0, 0, 0, 2))
+
+
 def render_interview_report(report: InterviewReport) -> RenderableType:
     answers = report.answers
     parts: list[RenderableType] = [
@@ -46,10 +59,10 @@ def render_interview_report(report: InterviewReport) -> RenderableType:
     questions = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
     questions.title = "Per question"
     questions.add_column("#", justify="right")
-    questions.add_column("question")
-    questions.add_column("topic")
+    questions.add_column("question", overflow="fold")
+    questions.add_column("topic", overflow="fold")
     questions.add_column("score", justify="right")
-    questions.add_column("time / clock", justify="right")
+    questions.add_column("time/clock", justify="right", no_wrap=True)
     questions.add_column("red flags", justify="right")
     for number, answer in enumerate(answers, 1):
         over = answer.seconds > answer.budget_seconds
@@ -59,19 +72,17 @@ def render_interview_report(report: InterviewReport) -> RenderableType:
             Text(answer.topic),
             Text(percent(answer.score), style="green" if answer.score >= GOOD else "yellow"),
             Text(
-                f"{format_duration(answer.seconds)} / {format_duration(answer.budget_seconds)}",
+                f"{format_duration(answer.seconds)}/{format_duration(answer.budget_seconds)}",
                 style="yellow" if over else "",
             ),
             Text(str(len(answer.red_flags)) if answer.red_flags else "–"),
         )
     parts.append(questions)
 
-    width = max((len(a.question_id) for a in answers), default=0)
     missed = [(a, point) for a in answers for point in a.missed_points]
     parts.append(Text("Rubric points missed", style="bold"))
     if missed:
-        for answer, point in missed:
-            parts.append(Text.assemble("  ", (answer.question_id.ljust(width), "dim"), "  ", point))
+        parts.append(_by_question((a.question_id, Text(point)) for a, point in missed))
         must = [a.question_id for a in answers if a.missed_must_have]
         if must:
             parts.append(
@@ -94,10 +105,7 @@ def render_interview_report(report: InterviewReport) -> RenderableType:
     flags = [(a, flag) for a in answers for flag in a.red_flags]
     parts.append(Text("Red flags stated", style="bold"))
     if flags:
-        for answer, flag in flags:
-            parts.append(
-                Text.assemble("  ", (answer.question_id.ljust(width), "dim"), "  ", (flag, "red"))
-            )
+        parts.append(_by_question((a.question_id, Text(flag, style="red")) for a, flag in flags))
     else:
         parts.append(Text("  None.", style="dim"))
     parts.append(Text(""))

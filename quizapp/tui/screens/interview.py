@@ -42,8 +42,8 @@ HINTS: dict[Phase, str] = {
     "answer": "[b]ctrl+n[/b] done: the follow-up · [b]esc[/b] abandon the interview",
     "follow-up": "[b]ctrl+n[/b] next question · [b]esc[/b] abandon the interview",
     "grade": (
-        "[b]1-9[/b]/[b]space[/b] tick points met · [b]tab[/b] red flags · "
-        "[b]ctrl+n[/b] next · [b]esc[/b] abandon"
+        "[b]1-9[/b]/[b]space[/b] tick points met · [b]tab[/b] next panel · "
+        "[b]ctrl+n[/b] next answer · [b]esc[/b] abandon"
     ),
     "report": "[b]esc[/b] back",
 }
@@ -56,7 +56,9 @@ class InterviewScreen(Screen[None]):
     CSS_PATH = "../styles/interview.tcss"
     AUTO_FOCUS = None
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "Next", id="interview.next", priority=True),
+        # Not a priority binding: it then takes its turn behind keys typed just before it
+        # (a pasted answer, a point ticked), which a priority binding would overtake.
+        Binding("ctrl+n", "next", "Next", id="interview.next"),
         Binding("escape", "leave", "Leave", id="interview.leave"),
     ]
 
@@ -126,6 +128,8 @@ class InterviewScreen(Screen[None]):
         topics = self.query_one("#topics", SelectionList)
         topics.border_title = "Topics (none ticked: all)"
         topics.add_options([Selection(Content(t), t) for t in self.quiz.library.topics])
+        if topics.option_count:
+            topics.highlighted = 0
         self.query_one("#interview-answer").border_title = "Your answer"
         self.query_one("#grade-answers").border_title = "Your answers"
         self.query_one("#grade-model").border_title = "Model answer"
@@ -162,10 +166,10 @@ class InterviewScreen(Screen[None]):
         if interview is None or asked is None or self.phase in ("setup", "report"):
             info.update(Content.from_markup("[b]Mock interview[/b]"))
             return
-        step = "Grading" if self.phase == "grade" else "Question"
+        step = "Grading" if self.phase == "grade" else "Q"
         info.update(
             Content.from_markup(
-                "[b]$step[/b] $pos of $total  [$text-muted]·[/] $topic  [$text-muted]·[/] $dots",
+                "[b]$step $pos[/b]/$total [$text-muted]·[/] $topic [$text-muted]·[/] $dots",
                 step=step,
                 pos=str(self.position + 1),
                 total=str(len(interview.asked)),
@@ -305,8 +309,11 @@ class InterviewScreen(Screen[None]):
         self.query_one("#grade-left", VerticalScroll).scroll_home(animate=False)
         if right is None:
             rubric.focus()
-        else:
+        else:  # graded by the number: nothing to tick
             self.query_one("#grade-left").focus()
+            self.query_one("#interview-hint", Static).update(
+                Content.from_markup("[b]ctrl+n[/b] next answer · [b]esc[/b] abandon")
+            )
 
     def _graded(self) -> None:
         asked = self.asked
@@ -343,6 +350,9 @@ class InterviewScreen(Screen[None]):
         panel.border_subtitle = (
             "saved: compare on Progress (p)" if self.saved else "not saved (no progress database)"
         )
+        clock = self.query_one(InterviewClock)
+        clock.interview = None  # the interview is over: no clock
+        clock.show()
         self.phase = "report"
         self._apply_phase()
         self.query_one("#report-phase").focus()
