@@ -343,3 +343,35 @@ async def test_app_interview_validates_setup_and_esc_abandons_without_saving(
         assert isinstance(app.screen, HomeScreen)
         assert app.store is not None
         assert app.store.mock_interviews() == [] and app.store.totals().attempts == 0
+
+
+async def test_app_interview_keeps_keys_sent_in_a_burst_before_next(tmp_path: Path) -> None:
+    """A paste followed at once by ctrl+n (or a tick then ctrl+n) arrives as a burst of keys:
+    ctrl+n must not overtake the keys before it."""
+    from textual import events
+
+    app = make_app(tmp_path, Clock(), interview_library(tmp_path))
+
+    async def burst(*keys: str) -> None:
+        for key in keys:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        await pilot.pause()
+
+    async with running(app) as pilot:
+        await pilot.press("i")
+        screen = app.screen
+        assert isinstance(screen, InterviewScreen)
+        await burst("ctrl+n")
+        assert screen.interview is not None
+        for _ in screen.interview.asked:
+            await burst("4", "2", "ctrl+n", "ctrl+n")
+        answers = [(a.answer, a.follow_up_answer) for a in screen.interview.asked]
+        assert answers == [("42", "")] * 3
+        assert screen.phase == "grade"
+        order = [a.question.id for a in screen.interview.asked]
+        for qid in order:
+            await burst("1", "ctrl+n") if qid != "t-numeric" else await burst("ctrl+n")
+        assert screen.phase == "report"
+        met = {qid: screen.grades[qid].met for qid in order}
+        assert met == {"t-open": {0}, "t-sim": {0}, "t-numeric": frozenset()}
