@@ -117,7 +117,9 @@ def run_interview(args: argparse.Namespace) -> int:
                 report = finish_interview(store, interview, grades, datetime.now(UTC))
                 saved_in = store.path
     except KeyboardInterrupt:
-        _console(stderr=True).print(ABANDONED, style="yellow")
+        # On a terminal the cursor is still after the "^C" the terminal echoed.
+        start = "\n" if sys.stdin.isatty() else ""
+        _console(stderr=True).print(start + ABANDONED, style="yellow")
         return 130
     except InputEnded as exc:
         return _fail(f"{exc}: nothing saved.")
@@ -133,7 +135,6 @@ def run_interview(args: argparse.Namespace) -> int:
     out.print(
         f"Saved in {saved_in}; `quizapp stats` compares your interviews over time.",
         style="dim",
-        soft_wrap=True,
     )
     return 0
 
@@ -179,7 +180,6 @@ def ask_all(interview: MockInterview, reader: Reader, out: Console, seed: int) -
             "followed by a follow-up question. Model answers come at the end. "
             "Ctrl-C abandons the interview.",
         ),
-        soft_wrap=True,
     )
     for number, asked in enumerate(interview.asked, 1):
         ask_one(interview, asked, number, reader, out)
@@ -204,7 +204,7 @@ def ask_one(
     out.print()
     out.rule(Text(f"Question {number} of {len(interview.asked)} · {question.topic}"))
     out.print(Text(_clock(interview, asked, 0.0), style="dim"))
-    out.print(Text(question.prompt), soft_wrap=True)
+    out.print(Text(question.prompt))
     if question.kind == QuestionKind.NUMERIC:
         unit = question.numeric.unit if question.numeric else ""
         out.print(Text(f"(one number{f', in {unit}' if unit else ''}; then Enter)", style="dim"))
@@ -214,7 +214,7 @@ def ask_one(
         asked.answer = reader.block()
     if asked.follow_up:
         elapsed = time.monotonic() - started
-        out.print(Text.assemble(("Follow-up: ", "bold"), asked.follow_up), soft_wrap=True)
+        out.print(Text.assemble(("Follow-up: ", "bold"), asked.follow_up))
         out.print(Text(_clock(interview, asked, elapsed), style="dim"))
         asked.follow_up_answer = reader.block()
     asked.seconds = time.monotonic() - started
@@ -253,22 +253,25 @@ def parse_choice(text: str, count: int, what: str) -> frozenset[int]:
 def ask_choice(reader: Reader, out: Console, prompt: str, count: int, what: str) -> frozenset[int]:
     from rich.text import Text
 
+    from questions.untrusted import clean_text
+
     while True:
         out.print(Text(prompt, style="bold"), end="")
         text = reader.line()
         if text is None:
             raise InputEnded("Input ended before every answer was graded")
         if not reader.interactive:  # piped in: show what was read, as a terminal would
-            out.print(Text(text), highlight=False)
+            out.print(Text(clean_text(text)), highlight=False)
         try:
             return parse_choice(text, count, what)
         except ValueError as exc:
-            out.print(Text(f"{exc}. Try again.", style="red"), soft_wrap=True)
+            out.print(Text(f"{exc}. Try again.", style="red"))
 
 
 def grade_all(interview: MockInterview, reader: Reader, out: Console) -> dict[str, SelfGrade]:
     from rich.text import Text
 
+    from questions.untrusted import clean_text
     from quizapp.services.mock_interview import SelfGrade, numeric_right
 
     out.print()
@@ -278,18 +281,19 @@ def grade_all(interview: MockInterview, reader: Reader, out: Console) -> dict[st
             "For each answer: the model answer and its rubric. Type the numbers of the points "
             "your answer (with its follow-up) met, e.g. `1 3`, or nothing for none.",
         ),
-        soft_wrap=True,
     )
     grades: dict[str, SelfGrade] = {}
     for number, asked in enumerate(interview.asked, 1):
         question = asked.question
         out.print()
         out.rule(Text(f"Answer {number} of {len(interview.asked)} · {question.id}"))
-        out.print(Text(question.prompt, style="bold"), soft_wrap=True)
-        out.print(Text.assemble(("Your answer: ", "dim"), asked.answer or "(none)"))
+        out.print(Text(question.prompt, style="bold"))
+        # Answers may have been piped in from anywhere: echo them without control characters.
+        out.print(Text.assemble(("Your answer: ", "dim"), clean_text(asked.answer) or "(none)"))
         if asked.follow_up:
             out.print(Text.assemble(("Follow-up: ", "dim"), asked.follow_up))
-            out.print(Text.assemble(("Your answer: ", "dim"), asked.follow_up_answer or "(none)"))
+            follow_up_answer = clean_text(asked.follow_up_answer) or "(none)"
+            out.print(Text.assemble(("Your answer: ", "dim"), follow_up_answer))
         out.print(Text.assemble(("Model answer: ", "bold green"), question.model_answer.strip()))
         right = numeric_right(asked)
         if right is not None:
@@ -301,7 +305,7 @@ def grade_all(interview: MockInterview, reader: Reader, out: Console) -> dict[st
             if point.must_have:
                 line.append("(must) ", style="yellow")
             line.append(point.text)
-            out.print(line, soft_wrap=True)
+            out.print(line)
         met: frozenset[int] = frozenset()
         if question.rubric:
             met = ask_choice(reader, out, "Points met: ", len(question.rubric), "point")
@@ -309,7 +313,7 @@ def grade_all(interview: MockInterview, reader: Reader, out: Console) -> dict[st
         if question.red_flags:
             out.print(Text("Red flags: did your answer state any of these?", style="bold"))
             for index, flag in enumerate(question.red_flags, 1):
-                out.print(Text(f"  {index}. {flag}"), soft_wrap=True)
+                out.print(Text(f"  {index}. {flag}"))
             chosen = ask_choice(
                 reader, out, "Statements made: ", len(question.red_flags), "statement"
             )
