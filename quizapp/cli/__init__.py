@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "quizapp.cli.sim",
     "quizapp.cli.serve",
     "quizapp.cli.drill",
+    "quizapp.cli.interview",
 )
 
 

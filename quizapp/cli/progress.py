@@ -227,7 +227,7 @@ def show_stats(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     report["deck_problems"] = len(library.errors)
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:
         render_stats(report, _console())
     return 0
@@ -404,6 +404,25 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
                 "–" if r["seconds"] is None else f"{r['seconds']:.0f}",
             )
         out.print(runs)
+    if report.get("mock_interviews"):
+        interviews = Table(title="Mock interviews (newest first)", title_justify="left")
+        interviews.add_column("Date")
+        interviews.add_column("Minutes", justify="right")
+        interviews.add_column("Score", justify="right")
+        interviews.add_column("Questions", justify="right")
+        interviews.add_column("Topics")
+        tz = _timezone(report["timezone"]) if "/" in report["timezone"] else None
+        for i in report["mock_interviews"]:
+            started = datetime.fromisoformat(i["started"])
+            local = started.astimezone(tz) if tz else started.astimezone()
+            interviews.add_row(
+                local.strftime("%Y-%m-%d %H:%M"),
+                str(i["minutes"]),
+                _pct(i["score"]),
+                str(i["questions"]),
+                Text(", ".join(i["topics"]) or "all"),
+            )
+        out.print(interviews)
     if report.get("deck_problems"):
         out.print(
             Text(

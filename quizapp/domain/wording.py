@@ -42,3 +42,18 @@ def short_interval(delta: timedelta) -> str:
     if days < 365:
         return f"{round(days / 30.4)}mo"
     return f"{days / 365:.1f}y"
+
+
+def format_duration(seconds: float) -> str:
+    """A clock reading: ``75`` -> "01:15", ``3725`` -> "1:02:05" (negative counts as 0)."""
+    seconds = max(0, int(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def time_left(seconds: float) -> str:
+    """What is left of a time budget: "12:30 left", or "02:10 over" once it has run out."""
+    if seconds >= 0:
+        return f"{format_duration(seconds)} left"
+    return f"{format_duration(-seconds)} over"

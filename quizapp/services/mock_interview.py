@@ -51,6 +51,16 @@ class MockInterview:
     def budget_seconds(self) -> float:
         return self.minutes * 60.0
 
+    @property
+    def seconds_used(self) -> float:
+        """Time spent on the questions answered so far."""
+        return sum(a.seconds for a in self.asked)
+
+    def seconds_left(self, current: float = 0.0) -> float:
+        """What is left of the interview's time while ``current`` seconds have gone on the
+        question being answered (negative once over time)."""
+        return self.budget_seconds - self.seconds_used - current
+
 
 @dataclass(frozen=True, slots=True)
 class SelfGrade:
@@ -88,6 +98,12 @@ def _grade(asked: AskedQuestion, self_grade: SelfGrade) -> tuple[Grade, bool | N
             grade = grade_numeric(question.numeric, math.inf)
         return grade, grade.score == 1.0
     return grade_rubric(question.rubric, self_grade.met), None
+
+
+def numeric_right(asked: AskedQuestion) -> bool | None:
+    """Whether a numeric answer was right (shown while grading); None for open questions,
+    which the learner grades against the rubric."""
+    return _grade(asked, SelfGrade())[1]
 
 
 def finish_interview(
@@ -129,8 +145,7 @@ def finish_interview(
                 mode="practice",
                 seconds=asked.seconds,
             )
-    used = sum(a.seconds for a in interview.asked)
-    report = interview_report(records, interview.minutes, used)
+    report = interview_report(records, interview.minutes, interview.seconds_used)
     if store is not None:
         store.record_mock_interview(
             started=interview.started,

@@ -13,6 +13,7 @@ from quizapp.services.review import daily_new_limit
 from quizapp.store import (
     DayCount,
     MissedPoint,
+    MockInterviewRecord,
     Settings,
     SimRun,
     Store,
@@ -22,6 +23,7 @@ from quizapp.store import (
 
 MISSED_SHOWN = 10
 RUNS_SHOWN = 10
+INTERVIEWS_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class ProgressReport:
     score_trend: tuple[WeekScore, ...]  # every week, oldest first, empty weeks included
     most_missed: tuple[MissedPoint, ...]
     sim_runs: tuple[SimRun, ...]
+    mock_interviews: tuple[MockInterviewRecord, ...] = ()  # newest first
 
     def to_json(self) -> dict[str, Any]:
         """The report as strict JSON data (what ``quizapp stats --json`` prints)."""
@@ -125,7 +128,31 @@ class ProgressReport:
                 }
                 for r in self.sim_runs
             ],
+            "mock_interviews": [interview_json(i) for i in self.mock_interviews],
         }
+
+
+def interview_json(record: MockInterviewRecord) -> dict[str, Any]:
+    """One stored mock interview as the progress views compare them."""
+    report = record.report
+    answers = report.get("answers", [])
+    by_topic = report.get("by_topic", {})
+    return {
+        "id": record.id,
+        "started": record.started.isoformat(timespec="seconds"),
+        "minutes": record.minutes,
+        "topics": list(record.topics),
+        "score": round(record.score, 4),
+        "questions": len(answers) if isinstance(answers, list) else 0,
+        "seconds_used": _number(report.get("seconds_used")),
+        "over_time": bool(report.get("over_time", False)),
+        # Stored reports may come from an import: keep only well-formed entries.
+        "by_topic": {
+            str(t): n
+            for t, v in (by_topic.items() if isinstance(by_topic, dict) else ())
+            if (n := _number(v)) is not None
+        },
+    }
 
 
 def first_shown_day(today: date, weeks: int) -> date:
@@ -142,6 +169,7 @@ def progress_report(
     weeks: int,
     missed: int = MISSED_SHOWN,
     runs: int = RUNS_SHOWN,
+    interviews: int = INTERVIEWS_SHOWN,
 ) -> ProgressReport:
     """Everything the progress views show for the last ``weeks`` weeks (calendar and trend).
 
@@ -169,8 +197,15 @@ def progress_report(
         score_trend=score_trend,
         most_missed=tuple(store.missed_points(limit=missed)),
         sim_runs=tuple(store.sim_runs(limit=runs)),
+        mock_interviews=tuple(store.mock_interviews(limit=interviews)),
     )
 
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _finite(float(value))
+    return None

@@ -1,4 +1,5 @@
-"""The quizapp terminal app: home, review, browse, simulation, progress and help screens.
+"""The quizapp terminal app: home, review, browse, simulation, progress, mock interview and
+help screens.
 
 Importing this module is cheap: no torch, and the heavier screens (review, browse,
 simulation, progress) are imported only when first opened.
@@ -423,6 +424,14 @@ class QuizApp(App[int]):
             from quizapp.tui.screens.progress import ProgressScreen
 
             self.push_screen(ProgressScreen())
+
+    def action_interview(self) -> None:
+        if not self._when_ready(self.action_interview):
+            return
+        if self._leave_to_home():
+            from quizapp.tui.screens.interview import InterviewScreen
+
+            self.push_screen(InterviewScreen())
 
     def action_simulation(self) -> None:
         if not self._when_ready(self.action_simulation):

@@ -37,6 +37,7 @@ class QuizCommands(Provider):
             ("Browse questions", "All questions, with filters and history", run("browse")),
             ("Progress", "Heatmap, score trend, mastery, missed points", run("progress")),
             ("Simulation", "Run a live PyTorch experiment", run("simulation")),
+            ("Mock interview", "A timed interview: follow-ups, grading, report", run("interview")),
             ("Home", "Back to the home screen", run("home")),
             ("Help: keys", "Every key binding and how to remap it", run("help")),
             ("Undo last grade", "Take back the last graded answer", run("undo_last_grade")),

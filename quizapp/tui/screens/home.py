@@ -33,6 +33,7 @@ class HomeScreen(Screen[None]):
         Binding("p", "app.progress", "Progress", id="home.progress"),
         Binding("s", "app.simulation", "Simulation", id="home.simulation"),
         Binding("d", "app.drill", "Drill", id="home.drill"),
+        Binding("i", "app.interview", "Interview", id="home.interview"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
@@ -58,6 +59,7 @@ class HomeScreen(Screen[None]):
                 yield Button(Content.from_markup("[b]p[/b] Progress"), id="go-progress")
                 yield Button(Content.from_markup("[b]s[/b] Simulation"), id="go-simulation")
                 yield Button(Content.from_markup("[b]d[/b] Drill"), id="go-drill")
+                yield Button(Content.from_markup("[b]i[/b] Interview"), id="go-interview")
             yield DeckProblems(id="deck-problems", classes="panel")
             with Vertical(id="store-problem", classes="panel"):
                 yield Static(id="store-problem-text")

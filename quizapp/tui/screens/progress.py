@@ -1,5 +1,6 @@
 """Progress: review heatmap, weekly score trend, mastery per topic, the rubric points missed
-most often, and the history of simulation runs (which can be reopened)."""
+most often, mock interviews (newest first) and the history of simulation runs (which can be
+reopened)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from quizapp.domain.wording import plural
-from quizapp.services.progress import ProgressReport, progress_report
+from quizapp.services.progress import ProgressReport, interview_json, progress_report
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 from quizapp.tui.widgets.review_heatmap import ReviewHeatmap, weeks_that_fit
 from quizapp.tui.widgets.score_trend import ScoreTrend
 
 if TYPE_CHECKING:
-    from quizapp.store import MissedPoint, SimRun
+    from quizapp.store import MissedPoint, MockInterviewRecord, SimRun
     from quizapp.tui.app import QuizApp
 
 TREND_WEEKS = 12
@@ -56,6 +57,7 @@ class ProgressScreen(Screen[None]):
                 yield ScoreTrend(id="trend", classes="panel")
                 yield MasteryBars(id="progress-mastery", classes="panel")
             yield Static(id="missed", classes="panel")
+            yield Static(id="interviews", classes="panel")
             yield DataTable(id="sim-history", classes="panel", cursor_type="row")
         yield Footer()
 
@@ -64,6 +66,7 @@ class ProgressScreen(Screen[None]):
         self.query_one("#trend").border_title = "Score trend"
         self.query_one("#progress-mastery").border_title = "Mastery by topic"
         self.query_one("#missed").border_title = "Rubric points you miss most"
+        self.query_one("#interviews").border_title = "Mock interviews"
         history = self.query_one("#sim-history", DataTable)
         history.border_title = "Simulation runs"
         history.border_subtitle = "enter: reopen"
@@ -103,6 +106,7 @@ class ProgressScreen(Screen[None]):
         )
         self._show_missed(list(report.most_missed))
         self._show_runs(list(report.sim_runs))
+        self._show_interviews(list(report.mock_interviews))
 
         totals = report.totals
         if totals.first is not None:
@@ -137,6 +141,31 @@ class ProgressScreen(Screen[None]):
                     must="must · " if point.must_have else "",
                     text=point.text,
                     qid=point.question_id,
+                )
+            )
+        panel.update(Content("\n").join(lines))
+
+    def _show_interviews(self, interviews: list[MockInterviewRecord]) -> None:
+        panel = self.query_one("#interviews", Static)
+        if not interviews:
+            panel.update(
+                Content.from_markup(
+                    "[$text-muted]No mock interviews yet: press [b]i[/b] on Home to take one.[/]"
+                )
+            )
+            return
+        tz = self.quiz.tz
+        lines = []
+        for record in interviews:
+            row = interview_json(record)  # the figures `quizapp stats` shows
+            lines.append(
+                Content.from_markup(
+                    "$when  $minutes min  [b]$score[/b]  $count  [$text-muted]· $topics[/]",
+                    when=record.started.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                    minutes=str(row["minutes"]).rjust(3),
+                    score=f"{row['score'] * 100:.0f}%".rjust(4),
+                    count=plural(row["questions"], "question"),
+                    topics=", ".join(row["topics"]) or "all topics",
                 )
             )
         panel.update(Content("\n").join(lines))

@@ -8,12 +8,9 @@ from datetime import datetime
 from textual.content import Content
 from textual.widgets import Static
 
+from quizapp.domain.wording import format_duration
 
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+__all__ = ["AnswerTimer", "format_duration"]
 
 
 class AnswerTimer(Static):
