@@ -26,16 +26,20 @@ Running in the background (for the app) -- ``sims.runner``::
     runner.start(name, params, seed=0, device="auto")   # validates first (ParamError)
     event = runner.poll(timeout=0.1)             # next event or None (None: until one comes)
     for event in runner.events(timeout=None): ...    # until ExperimentFinished / RunFailed
-    runner.cancel()                              # child gone within 1 s; sent events remain
+    runner.cancel()                              # child gone within 1 s; events that arrived
+                                                 # whole remain; poll never blocks after it
     runner.running / runner.finished / runner.pid / runner.close()  (also a context manager)
 
   Safe to start inside a running Textual app (it restores the real stdout/stderr while
-  starting; Textual issue #3593). A child that dies without a word gives ``RunFailed``.
+  starting; Textual issue #3593). A child that dies without a word, even mid-message, gives
+  ``RunFailed``. Events arrive as ``run_experiment`` emits them; on the wire, run histories
+  travel once (as ``RunProgress``) and the runner completes ``RunFinished.record`` and
+  ``ExperimentFinished.result`` from them.
 
 Running in this process -- ``sims.lab``::
 
     run_experiment(name, params, *, seed=0, device="auto", on_event=None, cancel=None)
-        -> ExperimentResult
+        -> ExperimentResult                      # ParamError unless 0 <= seed < 2**63
 
 Events -- ``sims.events`` (picklable dataclasses, in stream order)::
 
