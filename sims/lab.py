@@ -13,6 +13,7 @@ import torch
 from sims.config import DataSpec, ModelSpec, TrainConfig
 from sims.datasets import Dataset, build_dataset
 from sims.device import resolve_device
+from sims.estimate import check_memory
 from sims.events import ExperimentFinished, ExperimentStarted, SimEvent
 from sims.params import check_seed
 from sims.registry import get_experiment, resolve_params
@@ -91,7 +92,7 @@ def run_experiment(
     """Run experiment ``name`` in this process and return its result.
 
     Raises :class:`~sims.params.ParamError` for bad parameters (or a seed outside
-    0 <= seed < 2**63) and
+    0 <= seed < 2**63, or a model that cannot fit in the device's memory) and
     :class:`~sims.device.DeviceError` for an unavailable device, before anything trains.
     Divergence, out-of-memory and cancellation end up in the result, not as exceptions.
     """
@@ -99,6 +100,7 @@ def run_experiment(
     values = resolve_params(name, params)
     check_seed(seed)
     resolved = resolve_device(device)
+    check_memory(name, values, resolved)
     if resolved == "cuda":
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels nondeterministically
         torch.backends.cudnn.deterministic = True
