@@ -41,6 +41,15 @@ Running in this process -- ``sims.lab``::
     run_experiment(name, params, *, seed=0, device="auto", on_event=None, cancel=None)
         -> ExperimentResult                      # ParamError unless 0 <= seed < 2**63
 
+Costs before running -- ``sims.estimate`` (torch only for the probe and GPU memory)::
+
+    estimate_duration(name, params, *, device="cpu", threads=None, cost=None)
+        -> DurationEstimate(seconds, updates, upper_bound)   # calibrates once (~0.5 s)
+    estimate_memory(name, params) -> int         # bytes the largest run holds at once
+    check_memory(name, params, device)           # ParamError if it cannot fit (also done
+                                                 # by run_experiment)
+    plan(name, params) -> list[PlannedRun]       # the runs it will train
+
 Events -- ``sims.events`` (picklable dataclasses, in stream order)::
 
     ExperimentStarted(experiment, title, device, seed, params)
@@ -61,7 +70,9 @@ val_examples, config, history: list[HistoryPoint], summary: RunSummary)``.
 
 Adding an experiment: a module in ``sims/experiments/`` (found automatically; names
 starting with ``_`` are helpers, e.g. ``_common`` with shared parameters and wording) that
-calls ``register(Experiment(name, title, explanation, params, run, check, order))`` where
+calls ``register(Experiment(name, title, explanation, params, run, check, order,
+plan_runs))`` where ``plan_runs(params) -> list[PlannedRun]`` lists the runs it will train
+(for estimates) and
 ``run(lab, params) -> Outcome(observations, extras)`` trains through
 ``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...), hooks=[...])`` -- the
 one training loop, ``sims.training.train`` -- and imports torch only inside ``run``.

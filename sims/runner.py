@@ -113,14 +113,18 @@ class SimRunner:
             name=f"sim-{name}",
             daemon=True,
         )
-        self._finished = False
-        self._cancelled = False
         try:
             with _real_std_streams():
                 self._process.start()
+        except BaseException:
+            reader.close()
+            self._process = self._cancel_event = None
+            raise
         finally:
             # From here on only the child can write: its death always ends the stream.
             writer.close()
+        self._finished = False
+        self._cancelled = False
         self._channel = _Channel(reader)
 
     def poll(self, timeout: float | None = 0.0) -> SimEvent | None:
@@ -183,7 +187,7 @@ class SimRunner:
             self.cancel()
         if self._channel is not None:
             self._channel.close()
-        if self._process is not None:
+        if self._process is not None and self._process.pid is not None:
             self._process.join(0)  # reap it if it has exited
         self._process = self._channel = self._cancel_event = None
         self._finished = True

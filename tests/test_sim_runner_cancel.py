@@ -129,7 +129,7 @@ def blocked_writing(pid: int) -> bool:
 def test_cancel_while_the_child_is_blocked_writing_a_large_message() -> None:
     # The last message of an LR range test with thousands of points is far larger than a
     # pipe's buffer. Nobody reads it: the child blocks part-way through writing it.
-    params = {"num_steps": 3000, "check_epochs": 0, "n_examples": 1000, "hidden": 16}
+    params = {"num_steps": 2000, "check_epochs": 0, "n_examples": 1000, "hidden": 16}
     with SimRunner(threads=1) as runner:
         runner.start("lr-finder", params, device="cpu")
         for event in runner.events(timeout=120):
