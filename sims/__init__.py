@@ -26,16 +26,29 @@ Running in the background (for the app) -- ``sims.runner``::
     runner.start(name, params, seed=0, device="auto")   # validates first (ParamError)
     event = runner.poll(timeout=0.1)             # next event or None (None: until one comes)
     for event in runner.events(timeout=None): ...    # until ExperimentFinished / RunFailed
-    runner.cancel()                              # child gone within 1 s; sent events remain
+    runner.cancel()                              # child gone within 1 s; events that arrived
+                                                 # whole remain; poll never blocks after it
     runner.running / runner.finished / runner.pid / runner.close()  (also a context manager)
 
   Safe to start inside a running Textual app (it restores the real stdout/stderr while
-  starting; Textual issue #3593). A child that dies without a word gives ``RunFailed``.
+  starting; Textual issue #3593). A child that dies without a word, even mid-message, gives
+  ``RunFailed``. Events arrive as ``run_experiment`` emits them; on the wire, run histories
+  travel once (as ``RunProgress``) and the runner completes ``RunFinished.record`` and
+  ``ExperimentFinished.result`` from them.
 
 Running in this process -- ``sims.lab``::
 
     run_experiment(name, params, *, seed=0, device="auto", on_event=None, cancel=None)
-        -> ExperimentResult
+        -> ExperimentResult                      # ParamError unless 0 <= seed < 2**63
+
+Costs before running -- ``sims.estimate`` (torch only for the probe and GPU memory)::
+
+    estimate_duration(name, params, *, device="cpu", threads=None, cost=None)
+        -> DurationEstimate(seconds, updates, upper_bound)   # calibrates once (~0.5 s)
+    estimate_memory(name, params) -> int         # bytes the largest run holds at once
+    check_memory(name, params, device)           # ParamError if it cannot fit (also done
+                                                 # by run_experiment)
+    plan(name, params) -> list[PlannedRun]       # the runs it will train
 
 Events -- ``sims.events`` (picklable dataclasses, in stream order)::
 
@@ -57,7 +70,9 @@ val_examples, config, history: list[HistoryPoint], summary: RunSummary)``.
 
 Adding an experiment: a module in ``sims/experiments/`` (found automatically; names
 starting with ``_`` are helpers, e.g. ``_common`` with shared parameters and wording) that
-calls ``register(Experiment(name, title, explanation, params, run, check, order))`` where
+calls ``register(Experiment(name, title, explanation, params, run, check, order,
+plan_runs))`` where ``plan_runs(params) -> list[PlannedRun]`` lists the runs it will train
+(for estimates) and
 ``run(lab, params) -> Outcome(observations, extras)`` trains through
 ``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...), hooks=[...])`` -- the
 one training loop, ``sims.training.train`` -- and imports torch only inside ``run``.

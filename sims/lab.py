@@ -13,7 +13,9 @@ import torch
 from sims.config import DataSpec, ModelSpec, TrainConfig
 from sims.datasets import Dataset, build_dataset
 from sims.device import resolve_device
+from sims.estimate import check_memory
 from sims.events import ExperimentFinished, ExperimentStarted, SimEvent
+from sims.params import check_seed
 from sims.registry import get_experiment, resolve_params
 from sims.results import ExperimentResult, Outcome, RunRecord
 from sims.training import TrainHook, train
@@ -89,13 +91,16 @@ def run_experiment(
 ) -> ExperimentResult:
     """Run experiment ``name`` in this process and return its result.
 
-    Raises :class:`~sims.params.ParamError` for bad parameters and
+    Raises :class:`~sims.params.ParamError` for bad parameters (or a seed outside
+    0 <= seed < 2**63, or a model that cannot fit in the device's memory) and
     :class:`~sims.device.DeviceError` for an unavailable device, before anything trains.
     Divergence, out-of-memory and cancellation end up in the result, not as exceptions.
     """
     experiment = get_experiment(name)
     values = resolve_params(name, params)
+    check_seed(seed)
     resolved = resolve_device(device)
+    check_memory(name, values, resolved)
     if resolved == "cuda":
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels nondeterministically
         torch.backends.cudnn.deterministic = True

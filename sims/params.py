@@ -146,6 +146,20 @@ class Param:
         return _scalar_from_text(text.strip(), self.type)
 
 
+SEED_LIMIT = 2**63
+"""Seeds are 0 <= seed < 2**63: what torch's generators take as a signed 64-bit number and
+what SQLite stores in an INTEGER column."""
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an int, or :class:`ParamError` naming the parameter and its range."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise ParamError(
+            [f"seed: expected an integer from 0 to {SEED_LIMIT - 1:,}; got {format_value(seed)}"]
+        )
+    return seed
+
+
 def _scalar_from_text(text: str, item: str) -> Any:
     if item == "bool":
         lowered = text.lower()

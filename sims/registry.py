@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sims.params import Param, ParamError, validate
 
 if TYPE_CHECKING:
+    from sims.estimate import PlannedRun
     from sims.lab import Lab
     from sims.results import Outcome
 
@@ -40,7 +41,9 @@ class Experiment:
     ``run(lab, params)`` trains through ``lab.train(...)`` (the one training loop) and returns
     an :class:`~sims.results.Outcome` (observations computed from the runs, optional extras).
     ``check(params)`` adds cross-parameter rules (e.g. a CNN needs image data) to the
-    per-parameter schema; it gets the parameters with defaults filled in.
+    per-parameter schema; it gets the parameters with defaults filled in. ``plan_runs(params)``
+    lists the runs it will train (:class:`~sims.estimate.PlannedRun`), for memory and time
+    estimates.
     """
 
     name: str
@@ -50,6 +53,13 @@ class Experiment:
     run: Callable[[Lab, dict[str, Any]], Outcome]
     check: Callable[[dict[str, Any]], list[str]] | None = None
     order: int = 100
+    plan_runs: Callable[[dict[str, Any]], list[PlannedRun]] | None = None
+
+    def plan(self, values: dict[str, Any]) -> list[PlannedRun]:
+        """The runs ``run`` will train with ``values`` (defaults filled in), for estimates."""
+        if self.plan_runs is None:
+            raise LookupError(f"experiment {self.name!r} does not describe its runs")
+        return self.plan_runs(values)
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -65,14 +65,22 @@ class TrainHook:
         return None
 
 
+# How allocation failures read: the CPU allocator, CUDA, and cuBLAS/cuDNN workspaces.
+_OOM_TEXT = (
+    "out of memory",
+    "can't allocate memory",
+    "defaultcpuallocator",
+    "alloc_failed",  # CUBLAS_STATUS_ALLOC_FAILED, CUDNN_STATUS_ALLOC_FAILED
+    "not_enough_memory",  # CUDNN_STATUS_NOT_ENOUGH_MEMORY
+)
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     oom_type = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
     if isinstance(error, oom_type | MemoryError):
         return True
     text = str(error).lower()
-    return isinstance(error, RuntimeError) and (
-        "out of memory" in text or "can't allocate memory" in text
-    )
+    return isinstance(error, RuntimeError) and any(words in text for words in _OOM_TEXT)
 
 
 def train(
@@ -156,9 +164,6 @@ class _TrainingRun:
         return lr
 
     def run(self) -> RunRecord:
-        torch.manual_seed(_mix(self.seed, 0x1417))
-        self.model = build_model(self.model_spec, self.data).to(self.device)
-        self.optimizer = self._optimizer()
         self.shuffle = torch.Generator().manual_seed(_mix(self.seed, 0x5EED))
         self.emit(
             RunStarted(
@@ -176,6 +181,10 @@ class _TrainingRun:
         reason: str | None = None
         self.resumed = time.perf_counter()
         try:
+            # Allocating the model and its optimizer state can fail like any update.
+            torch.manual_seed(_mix(self.seed, 0x1417))
+            self.model = build_model(self.model_spec, self.data).to(self.device)
+            self.optimizer = self._optimizer()
             self._loop()
         except _Stop as stop:
             status, reason = stop.status, stop.reason

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 
 import pytest
 
@@ -19,6 +20,7 @@ from sims.events import (
     RunProgress,
     RunStarted,
 )
+from sims.lab import run_experiment
 from sims.params import ParamError
 from sims.runner import SimRunner
 
@@ -45,6 +47,29 @@ def test_runs_an_experiment_in_a_child_and_streams_its_events() -> None:
     assert [r.label for r in result.runs] == ["batch 32", "batch 128"]
     assert result.observations and result.status == "ok"
     assert pid is not None and gone(pid)
+
+
+def test_histories_arrive_once_and_results_are_whole() -> None:
+    params = {"batch_sizes": [32, 128], "epochs": 2, "n_examples": 600, "eval_every": 5}
+    with SimRunner() as runner:
+        runner.start("batch-size-sweep", params, seed=4, device="cpu")
+        events = list(runner.events(timeout=60))
+    here = run_experiment("batch-size-sweep", params, seed=4, device="cpu")
+    result = events[-1].result
+    finished = {e.label: e.record for e in events if isinstance(e, RunFinished)}
+    for run, local in zip(result.runs, here.runs, strict=True):
+        sent = [
+            {k: v for k, v in asdict(e).items() if k not in ("label", "seconds")}
+            for e in events
+            if isinstance(e, RunProgress) and e.label == run.label
+        ]
+        for history in (run.history, finished[run.label].history):
+            assert [{k: v for k, v in asdict(p).items() if k != "seconds"} for p in history] == sent
+        # In this process torch may use more threads, which changes the last float bits.
+        assert [(p.epoch, p.update, p.examples) for p in local.history] == [
+            (p["epoch"], p["update"], p["examples"]) for p in sent
+        ]
+        assert len(sent) > 3
 
 
 def test_bad_parameters_are_refused_before_a_process_starts() -> None:

@@ -123,7 +123,7 @@ def run_sim(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from sims.params import ParamError
+    from sims.params import ParamError, check_seed
     from sims.registry import get_experiment, parse_assignments, resolve_params
 
     err = Console(stderr=True, highlight=False)
@@ -145,6 +145,10 @@ def run_sim(args: argparse.Namespace) -> int:
             bad(message)
         err.print(Text(f"See `quizapp sim list {args.name}` for what is allowed.", style="dim"))
         return EXIT_BAD_INPUT
+    try:
+        check_seed(args.seed)
+    except ParamError as error:
+        return bad(f"--{error.messages[0]}")
     json_path = None if args.json in (None, "-") else Path(args.json).expanduser()
     if json_path is not None and not json_path.parent.is_dir():
         return bad(f"--json: folder {str(json_path.parent)!r} does not exist")
@@ -152,12 +156,17 @@ def run_sim(args: argparse.Namespace) -> int:
         return bad(f"--json: {str(json_path)!r} is a folder; expected a file name")
 
     from sims.device import DeviceError, configure_threads, device_name, resolve_device
+    from sims.estimate import check_memory
     from sims.lab import run_experiment
 
     try:
         device = resolve_device(args.device)
     except DeviceError as error:
         return bad(f"--device: {error}")
+    try:
+        check_memory(args.name, values, device)
+    except ParamError as error:
+        return bad(error.messages[0])
     configure_threads()
     out = Console(stderr=args.json == "-", highlight=False)
     err.print(

@@ -7,6 +7,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sims.config import SCALING_RULES, TrainConfig
+from sims.estimate import PlannedRun
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register
@@ -75,6 +76,21 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
         )
         lab.train(f"batch {batch}", config, data, model)
     return Outcome(common.data_note(data) + observe(lab.runs, values))
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    data, model = common.data_spec(0, values), common.model_spec(values)
+    return [
+        PlannedRun(
+            batch,
+            values["epochs"] * math.ceil(data.n_train / batch),
+            data,
+            model,
+            values["optimizer"],
+            eval_every=values["eval_every"],
+        )
+        for batch in values["batch_sizes"]
+    ]
 
 
 def observe(runs: list[RunRecord], values: dict[str, Any]) -> list[str]:
@@ -243,5 +259,6 @@ register(
         run=run,
         check=check,
         order=10,
+        plan_runs=plan,
     )
 )

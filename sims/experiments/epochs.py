@@ -3,9 +3,11 @@ stopping."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from sims.config import DIGITS_IMAGES, MONITORS, TrainConfig
+from sims.estimate import PlannedRun
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register
@@ -65,6 +67,21 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
     flipped = lab.dataset(data).flipped
     lines = common.data_note(data) + observe(record, values, flipped)
     return Outcome(lines, extras={"flipped_labels": flipped})
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    data, batch = common.data_spec(0, values), values["batch_size"]
+    return [
+        PlannedRun(
+            batch,
+            values["epochs"] * math.ceil(data.n_train / batch),
+            data,
+            common.model_spec(values),
+            values["optimizer"],
+            probe_examples=min(2048, data.n_train),  # training accuracy at every epoch
+            at_most=values["early_stop"] and values["patience"] > 0,
+        )
+    ]
 
 
 def observe(run: RunRecord, values: dict[str, Any], flipped: int) -> list[str]:
@@ -191,5 +208,6 @@ register(
         run=run,
         check=check,
         order=20,
+        plan_runs=plan,
     )
 )

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sims import charts
 from sims.config import OPTIMIZERS, TrainConfig
+from sims.estimate import PlannedRun
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register
@@ -133,6 +134,21 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
                     accs.append(scored.val_acc)
             validated.append(Validated(cell, k, losses, accs))
     return analyse(cells, validated, values, notes=common.data_note(data))
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    data, model = common.data_spec(0, values), common.model_spec(values)
+
+    def run(batch: int) -> PlannedRun:
+        updates = values["epochs"] * math.ceil(data.n_train / batch)
+        return PlannedRun(batch, updates, data, model, values["optimizer"])
+
+    runs = [run(batch) for batch in values["batch_sizes"] for _ in values["lrs"]]
+    if values["folds"] >= 2:
+        # Which cells are best is known only afterwards: count the costliest (smallest batch).
+        cells = min(values["top_k"], len(runs))
+        runs += [run(min(values["batch_sizes"]))] * (cells * values["folds"])
+    return runs
 
 
 def _cell(record: RunRecord, batch: int, lr: float) -> Cell:
@@ -396,5 +412,6 @@ register(
         run=run,
         check=check,
         order=60,
+        plan_runs=plan,
     )
 )

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sims import charts
 from sims.config import OPTIMIZERS, TrainConfig
+from sims.estimate import PlannedRun
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register
@@ -127,6 +128,18 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
             label = f"check at LR {lr:.3g} ({role})"
             checks.append((role, lab.train(label, config, data, model)))
     return analyse(test, found, checks, values, notes=common.data_note(data))
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    data, model = common.data_spec(0, values), common.model_spec(values)
+    batch, optimizer = values["batch_size"], values["optimizer"]
+    # The range test evaluates after every update and stops once the loss has blown up.
+    runs = [PlannedRun(batch, values["num_steps"], data, model, optimizer, 1, at_most=True)]
+    if values["check_epochs"]:
+        checks = 2 if values["check_at_minimum"] else 1
+        updates = values["check_epochs"] * math.ceil(data.n_train / batch)
+        runs += [PlannedRun(batch, updates, data, model, optimizer) for _ in range(checks)]
+    return runs
 
 
 SUGGESTIONS: tuple[str, ...] = ("minimum", "steep", "valley")
@@ -353,5 +366,6 @@ register(
         run=run,
         check=check,
         order=50,
+        plan_runs=plan,
     )
 )

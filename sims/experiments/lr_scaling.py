@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sims import charts
 from sims.config import OPTIMIZERS, SCALING_RULES, TrainConfig
+from sims.estimate import PlannedRun
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register
@@ -122,6 +123,18 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
                 runs.append(lab.train(f"{name} {rule} batch {batch}", config, data, model))
             groups[optimizer][rule] = runs
     return analyse(bases, groups, values, notes=common.data_note(data))
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    data, model = common.data_spec(0, values), common.model_spec(values)
+    base = values["base_batch"]
+    others = [b for b in values["batch_sizes"] if b != base]
+    runs = []
+    for optimizer in values["optimizers"]:
+        for batch in [base] + others * len(values["rules"]):
+            updates = values["epochs"] * math.ceil(data.n_train / batch)
+            runs.append(PlannedRun(batch, updates, data, model, optimizer))
+    return runs
 
 
 def curve_gap(run: RunRecord, base: RunRecord) -> tuple[float, float] | None:
@@ -338,5 +351,6 @@ register(
         run=run,
         check=check,
         order=40,
+        plan_runs=plan,
     )
 )

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sims import charts
 from sims.config import DataSpec, TrainConfig
+from sims.estimate import PlannedRun
 from sims.experiments import _common as common
 from sims.experiments import steps_to_target as ladder
 from sims.params import Param
@@ -125,6 +126,36 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
             label="ladder: ",
         )
     return analyse(record, rungs, values, notes=common.data_note(data))
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    data, model = common.data_spec(0, values), common.model_spec(values)
+    small, big, optimizer = values["batch_small"], values["batch_big"], values["optimizer"]
+    total = values["epochs"] * math.ceil(data.n_train / small)
+    measurements = math.ceil(total / max(1, total // MEASUREMENTS))
+    runs = [
+        PlannedRun(
+            small,
+            total,
+            data,
+            model,
+            optimizer,
+            eval_every=max(1, total // 40),
+            probe_examples=min(2048, data.n_train),
+            # each measurement takes the gradients of big // small batches of `small`
+            extra_updates=measurements * (big // small),
+        )
+    ]
+    if values["compare"]:
+        runs += ladder.plan_ladder(
+            data,
+            model,
+            batch_sizes=[b for b in COMPARE_BATCHES if b <= data.n_train],
+            lrs=COMPARE_LRS[optimizer],
+            max_updates=5000,
+            optimizer=optimizer,
+        )
+    return runs
 
 
 def noise_rows(record: RunRecord) -> list[dict[str, Any]]:
@@ -328,5 +359,6 @@ register(
         run=run,
         check=check,
         order=80,
+        plan_runs=plan,
     )
 )

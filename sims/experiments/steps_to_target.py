@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sims import charts
 from sims.config import OPTIMIZERS, DataSpec, ModelSpec, TrainConfig
+from sims.estimate import PlannedRun
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register
@@ -183,6 +184,47 @@ def search_ladder(
         rungs.append(rung)
         previous = rung if rung.best_lr is not None else previous
     return sorted(rungs, key=lambda r: r.batch_size)
+
+
+def plan_ladder(
+    data: DataSpec,
+    model: ModelSpec,
+    *,
+    batch_sizes: list[int],
+    lrs: list[float],
+    max_updates: int,
+    optimizer: str,
+) -> list[PlannedRun]:
+    """The most :func:`search_ladder` can train: every cell to ``max_updates`` (the search
+    prunes, and runs stop at the target, so it is usually far less)."""
+    runs = []
+    for index, batch in enumerate(sorted(batch_sizes, reverse=True)):
+        every = 1 if index == 0 else max(1, max_updates // 100)
+        runs += [
+            PlannedRun(
+                batch,
+                max_updates,
+                data,
+                model,
+                optimizer,
+                eval_every=every,
+                probe_examples=min(2048, data.n_train),  # the training-loss probe
+                at_most=True,
+            )
+            for _ in lrs
+        ]
+    return runs
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    return plan_ladder(
+        common.data_spec(0, values),
+        common.model_spec(values),
+        batch_sizes=values["batch_sizes"],
+        lrs=values["lrs"],
+        max_updates=values["max_updates"],
+        optimizer=values["optimizer"],
+    )
 
 
 def per_doubling(small: Rung, big: Rung) -> float | None:
@@ -562,5 +604,6 @@ register(
         run=run,
         check=check,
         order=30,
+        plan_runs=plan,
     )
 )

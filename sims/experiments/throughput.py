@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from sims import charts
 from sims.config import DIGITS_IMAGES, OPTIMIZERS, DataSpec, ModelSpec, TrainConfig
+from sims.estimate import PlannedRun
 from sims.params import Param
 from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
@@ -76,13 +77,7 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
     from sims.probes import MemoryProbe
 
     batches = sorted(values["batch_sizes"])
-    if values["model"] == "cnn":
-        data = DataSpec(name="digits", n_examples=DIGITS_IMAGES, seed=lab.seed)
-    else:
-        # Enough examples that the largest batch is one slice of the training set.
-        needed = max(batches[-1], 2048)
-        data = DataSpec(name="teacher", n_examples=math.ceil(needed / 0.8) + 1, seed=lab.seed)
-    model = ModelSpec(kind=values["model"], hidden=values["hidden"], depth=values["depth"])
+    data, model = _data_spec(values, lab.seed), _model_spec(values)
     n_train = int(lab.dataset(data).y_train.shape[0])
     cuda = lab.device == "cuda"
     rows: list[dict[str, Any]] = []
@@ -115,6 +110,26 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
         if record.status == "oom":
             break
     return analyse(rows, values, lab.device, n_train)
+
+
+def _data_spec(values: dict[str, Any], seed: int) -> DataSpec:
+    if values["model"] == "cnn":
+        return DataSpec(name="digits", n_examples=DIGITS_IMAGES, seed=seed)
+    # Enough examples that the largest batch is one slice of the training set.
+    needed = max(*values["batch_sizes"], 2048)
+    return DataSpec(name="teacher", n_examples=math.ceil(needed / 0.8) + 1, seed=seed)
+
+
+def _model_spec(values: dict[str, Any]) -> ModelSpec:
+    return ModelSpec(kind=values["model"], hidden=values["hidden"], depth=values["depth"])
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    data, model = _data_spec(values, 0), _model_spec(values)
+    return [
+        PlannedRun(batch, WARMUP + values["steps"], data, model, values["optimizer"], WARMUP)
+        for batch in sorted(values["batch_sizes"])
+    ]
 
 
 def _row(record: RunRecord, probe: Any, batch: int) -> dict[str, Any]:
@@ -358,5 +373,6 @@ register(
         run=run,
         check=check,
         order=70,
+        plan_runs=plan,
     )
 )
