@@ -58,9 +58,10 @@ val_examples, config, history: list[HistoryPoint], summary: RunSummary)``.
 Adding an experiment: a module in ``sims/experiments/`` (found automatically; names
 starting with ``_`` are helpers, e.g. ``_common`` with shared parameters and wording) that
 calls ``register(Experiment(name, title, explanation, params, run, check, order))`` where
-``run(lab, params) -> Outcome(observations, extras)`` trains through
-``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...), hooks=[...])`` -- the
-one training loop, ``sims.training.train`` -- and imports torch only inside ``run``.
+``run(lab, params) -> Outcome(observations, extras)`` (``lab``: a ``sims.workbench.Lab``)
+trains through ``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...),
+hooks=[...])`` -- the one training loop, ``sims.training.train`` -- and imports torch
+only inside ``run``.
 ``TrainConfig`` (``sims.config``) covers batch size, epochs, LR, optimizer (sgd|adam),
 momentum, weight decay, LR scaling rule and base batch, warm-up epochs, a geometric LR sweep
 (``lr_end``), ``max_updates``, ``eval_every``, early stopping (``patience``, ``monitor``,

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sims.params import Param, ParamError, validate
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
     from sims.results import Outcome
+    from sims.workbench import Lab
 
 __all__ = [
     "Experiment",
@@ -41,6 +41,8 @@ class Experiment:
     an :class:`~sims.results.Outcome` (observations computed from the runs, optional extras).
     ``check(params)`` adds cross-parameter rules (e.g. a CNN needs image data) to the
     per-parameter schema; it gets the parameters with defaults filled in.
+    ``deterministic``: on a GPU, run with deterministic kernels (equal seeds, equal numbers);
+    false for experiments that measure speed, which should see the fastest kernels.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Experiment:
     run: Callable[[Lab, dict[str, Any]], Outcome]
     check: Callable[[dict[str, Any]], list[str]] | None = None
     order: int = 100
+    deterministic: bool = True
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -34,7 +34,7 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
 PARAMS: tuple[Param, ...] = (
     Param(
