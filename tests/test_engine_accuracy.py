@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import statistics
+import weakref
 from typing import Any
 
 import pytest
 import torch
 
 from sims import device as sims_device
+from sims import training
 from sims.config import DataSpec, ModelSpec, TrainConfig
 from sims.datasets import build_dataset
 from sims.experiments import _ladder as ladder
@@ -93,6 +95,31 @@ def test_cublas_and_cudnn_allocation_failures_end_the_run_as_out_of_memory(
     record = train(data, ModelSpec(hidden=8), TrainConfig(batch_size=16), device="cpu", label="x")
     assert record.status == "oom"
     assert message.split(":")[1].strip().split()[0] in (record.summary.reason or "")
+
+
+def test_after_out_of_memory_the_failed_step_is_freed_before_the_cache_is_emptied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forward = MLP.forward
+    failed: list[weakref.ref[torch.Tensor]] = []
+    freed_when_emptied: list[bool] = []
+
+    def failing(self: MLP, x: torch.Tensor) -> torch.Tensor:
+        activations = forward(self, x)
+        if self.training:
+            failed.append(weakref.ref(activations))
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return activations
+
+    def empty_cache(device: str) -> None:
+        freed_when_emptied.append(all(ref() is None for ref in failed))
+
+    monkeypatch.setattr(MLP, "forward", failing)
+    monkeypatch.setattr(training, "empty_cache", empty_cache)
+    data = build_dataset(DataSpec("teacher", 250, seed=0))
+    record = train(data, ModelSpec(hidden=8), TrainConfig(batch_size=16), device="cpu", label="x")
+    assert record.status == "oom"
+    assert freed_when_emptied == [True]
 
 
 def test_a_batch_that_ran_out_of_memory_is_not_tried_with_more_learning_rates(
