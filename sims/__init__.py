@@ -68,6 +68,7 @@ momentum, weight decay, LR scaling rule and base batch, warm-up epochs, a geomet
 ``early_stop``, ``restore_best``), ``target_loss``/``target_metric``/``stop_at_target``,
 ``divergence_factor``, ``track_train_acc`` and ``validate`` (false: evaluations skip
 the validation set, ``val_loss``/``val_acc`` are ``None``; for runs judged by training
-loss). A ``sims.training.TrainHook`` sees every update after the backward pass (``after_backward(UpdateStep)``) and adds numbers to each
-evaluation (``report() -> dict``, landing in ``HistoryPoint.extra``).
+loss). A ``sims.training.TrainHook`` sees every update after the backward pass
+(``after_backward(UpdateStep)``) and adds numbers to each evaluation (``report() -> dict``,
+landing in ``HistoryPoint.extra``).
 """
