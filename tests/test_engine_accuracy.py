@@ -199,6 +199,35 @@ def test_throughput_times_clean_windows_and_measures_memory_apart() -> None:
     assert "median of 3 timed windows of 10 updates" in " ".join(result.observations)
 
 
+def test_cuda_peaks_of_training_and_evaluation_are_measured_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A fake CUDA allocator: evaluating the 2,048-example probe peaks at 900 bytes above the
+    # data set, a training update at 300; the peak counter works as torch.cuda's does.
+    from sims.probes import CudaPeakProbe
+
+    state = {"now": 100, "peak": 100}
+    forward = MLP.forward
+
+    def allocating(self: MLP, x: torch.Tensor) -> torch.Tensor:
+        state["peak"] = max(state["peak"], state["now"] + (300 if self.training else 900))
+        return forward(self, x)
+
+    def reset() -> None:
+        state["peak"] = state["now"]
+
+    monkeypatch.setattr(MLP, "forward", allocating)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda: state["now"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda: state["peak"])
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", reset)
+    probe = CudaPeakProbe()
+    data = build_dataset(DataSpec("teacher", 250, seed=0))
+    config = TrainConfig(batch_size=16, max_updates=3, validate=True)
+    train(data, ModelSpec(hidden=8), config, device="cpu", label="x", hooks=[probe])
+    assert (probe.train_peak, probe.eval_peak) == (300, 900)
+
+
 def test_gpu_clock_reads_synchronise_cuda_and_mps(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: calls.append("cuda"))
