@@ -148,6 +148,29 @@ def test_a_batch_that_ran_out_of_memory_is_not_tried_with_more_learning_rates(
     assert rungs[256]["updates"] is not None  # smaller batches are still searched
 
 
+def test_grid_search_does_not_retry_a_batch_that_ran_out_of_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forward = MLP.forward
+
+    def limited(self: MLP, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] >= 1024:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return forward(self, x)
+
+    monkeypatch.setattr(MLP, "forward", limited)
+    result = run(
+        "grid-search",
+        {"batch_sizes": [32, 1024], "lrs": [0.03, 0.3], "epochs": 1, "n_examples": 2000},
+    )
+    assert [r.label for r in result.runs] == [
+        "batch 32, LR 0.03",
+        "batch 32, LR 0.3",
+        "batch 1024, LR 0.03",
+    ]
+    assert "batch 1024, LR 0.3 (oom)" in " ".join(result.observations)
+
+
 def test_tuning_runs_skip_validation_that_nobody_reads() -> None:
     ladder_result = run(
         "steps-to-target",
