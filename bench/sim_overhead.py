@@ -14,7 +14,7 @@ Target: engine / (bare + eval) >= 0.9.
 
 With ``--throughput`` it checks the ``throughput`` experiment's clock instead: the time per
 update it reports at each batch size beside a bare loop timed the same way (windows of
-``steps`` updates, the median of 9 after a warm-up window), interleaved, best of
+``steps`` updates, the median of 5 after a warm-up window), interleaved, best of
 ``--repeats`` rounds. A ratio near 1 means the experiment times training and nothing else.
 
     python bench/sim_overhead.py [--epochs 3] [--repeats 3] [--batch-sizes 16,256]
@@ -130,7 +130,7 @@ def throughput_check(batches: list[int], repeats: int) -> None:
             b = row["batch_size"]
             engine[b] = min(engine.get(b, math.inf), row["ms_per_update"])
         for b in batches:
-            bare[b] = min(bare.get(b, math.inf), bare_window_ms(data, b, 20, 9))
+            bare[b] = min(bare.get(b, math.inf), bare_window_ms(data, b, 20, 5))
     for b in batches:
         print(
             f"  batch {b:>6}: experiment {engine[b]:8.3f} ms   bare {bare[b]:8.3f} ms   "

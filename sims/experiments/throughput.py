@@ -77,7 +77,7 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "repeats",
         "int",
-        9,
+        5,
         "timed windows per batch size (the median counts), after one warm-up window",
         min=1,
         max=100,
