@@ -12,7 +12,13 @@ the bare loop with torch.optim.SGD for reference. Each variant runs REPEATS time
 interleaved, and the best time counts (other processes share the cores).
 Target: engine / (bare + eval) >= 0.9.
 
+With ``--throughput`` it checks the ``throughput`` experiment's clock instead: the time per
+update it reports at each batch size beside a bare loop timed the same way (windows of
+``steps`` updates, the median of 5 after a warm-up window), interleaved, best of
+``--repeats`` rounds. A ratio near 1 means the experiment times training and nothing else.
+
     python bench/sim_overhead.py [--epochs 3] [--repeats 3] [--batch-sizes 16,256]
+    python bench/sim_overhead.py --throughput [--repeats 3] [--batch-sizes 1,64,4096]
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import statistics
 import time
 from collections.abc import Callable
 from functools import partial
@@ -83,6 +90,54 @@ def engine_loop(data: Dataset, batch: int, epochs: int) -> int:
     return record.summary.updates
 
 
+def bare_window_ms(data: Dataset, batch: int, steps: int, windows: int) -> float:
+    """Median ms per update over ``windows`` timed windows of ``steps`` updates (after one
+    warm-up window), with nothing but training inside a window."""
+    torch.manual_seed(_mix(SEED, 0x1417))
+    model = build_model(ModelSpec(hidden=128), data)
+    optimizer = SGD(model.parameters(), lr=1e-3, momentum=MOMENTUM)
+    x, y, n = data.x_train, data.y_train, data.x_train.shape[0]
+    times, start = [], 0
+    for _ in range(windows + 1):
+        began = time.perf_counter()
+        for _ in range(steps):
+            if start + batch > n:
+                start = 0
+            loss = F.cross_entropy(model(x[start : start + batch]), y[start : start + batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            start += batch
+        times.append(1000 * (time.perf_counter() - began) / steps)
+    return statistics.median(times[1:])
+
+
+def throughput_check(batches: list[int], repeats: int) -> None:
+    from sims.lab import run_experiment
+
+    n_train = max(batches) * math.ceil(2048 / max(batches))
+    total = n_train + 512
+    data = build_dataset(DataSpec("teacher", total, val_fraction=512 / total, seed=SEED))
+    print(
+        f"throughput experiment vs a bare timed loop, {torch.get_num_threads()} thread(s), load "
+        f"average {os.getloadavg()[0]:.2f}; best of {repeats} rounds (ms per update)"
+    )
+    engine: dict[int, float] = {}
+    bare: dict[int, float] = {}
+    for _ in range(repeats):
+        result = run_experiment("throughput", {"batch_sizes": batches, "steps": 20}, device="cpu")
+        for row in result.extras["rows"]:
+            b = row["batch_size"]
+            engine[b] = min(engine.get(b, math.inf), row["ms_per_update"])
+        for b in batches:
+            bare[b] = min(bare.get(b, math.inf), bare_window_ms(data, b, 20, 5))
+    for b in batches:
+        print(
+            f"  batch {b:>6}: experiment {engine[b]:8.3f} ms   bare {bare[b]:8.3f} ms   "
+            f"ratio {engine[b] / bare[b]:.2f}"
+        )
+
+
 def best_rate(run: Callable[[], int], timings: list[float]) -> tuple[float, int]:
     started = time.perf_counter()
     updates = run()
@@ -94,9 +149,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-sizes", default="16,256")
+    parser.add_argument("--batch-sizes", default=None)
+    parser.add_argument("--throughput", action="store_true", help="check the throughput clock")
     args = parser.parse_args()
     threads = configure_threads()
+    if args.throughput:
+        throughput_check(
+            [int(b) for b in (args.batch_sizes or "1,64,4096").split(",")], args.repeats
+        )
+        return
+    args.batch_sizes = args.batch_sizes or "16,256"
     data = build_dataset(DataSpec("teacher", 10_000, seed=SEED))
     print(
         f"torch {torch.__version__}, {threads} thread(s), load average "

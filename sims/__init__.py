@@ -72,15 +72,17 @@ Adding an experiment: a module in ``sims/experiments/`` (found automatically; na
 starting with ``_`` are helpers, e.g. ``_common`` with shared parameters and wording) that
 calls ``register(Experiment(name, title, explanation, params, run, check, order,
 plan_runs))`` where ``plan_runs(params) -> list[PlannedRun]`` lists the runs it will train
-(for estimates) and
-``run(lab, params) -> Outcome(observations, extras)`` trains through
-``lab.train(label, TrainConfig(...), DataSpec(...), ModelSpec(...), hooks=[...])`` -- the
-one training loop, ``sims.training.train`` -- and imports torch only inside ``run``.
+(for estimates) and ``run(lab, params) -> Outcome(observations, extras)`` (``lab``: a
+``sims.workbench.Lab``) trains through ``lab.train(label, TrainConfig(...), DataSpec(...),
+ModelSpec(...), hooks=[...])`` -- the one training loop, ``sims.training.train`` -- and
+imports torch only inside ``run``.
 ``TrainConfig`` (``sims.config``) covers batch size, epochs, LR, optimizer (sgd|adam),
 momentum, weight decay, LR scaling rule and base batch, warm-up epochs, a geometric LR sweep
 (``lr_end``), ``max_updates``, ``eval_every``, early stopping (``patience``, ``monitor``,
 ``early_stop``, ``restore_best``), ``target_loss``/``target_metric``/``stop_at_target``,
-``divergence_factor`` and ``track_train_acc``. A ``sims.training.TrainHook`` sees every
-update after the backward pass (``after_backward(UpdateStep)``) and adds numbers to each
-evaluation (``report() -> dict``, landing in ``HistoryPoint.extra``).
+``divergence_factor``, ``track_train_acc`` and ``validate`` (false: evaluations skip
+the validation set, ``val_loss``/``val_acc`` are ``None``; for runs judged by training
+loss). A ``sims.training.TrainHook`` sees every update after the backward pass
+(``after_backward(UpdateStep)``) and adds numbers to each evaluation (``report() -> dict``,
+landing in ``HistoryPoint.extra``).
 """

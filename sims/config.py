@@ -75,7 +75,10 @@ class TrainConfig:
     the LR up linearly from near zero. ``lr_end`` (if set) moves the LR geometrically from
     the scaled ``lr`` to ``lr_end`` over the run (an LR range test).
 
-    Validation runs at every epoch end and, if ``eval_every`` > 0, every that many updates.
+    ``max_updates`` caps the updates (0: none, only the evaluation of the untrained model;
+    ``None``: ``epochs`` decide). Evaluations run at every epoch end and, if ``eval_every``
+    > 0, every that many updates; with ``validate`` false they skip the validation set
+    (``val_loss``/``val_acc`` are ``None``), for tuning runs judged by their training loss.
     ``patience`` > 0 tracks the best epoch by ``monitor``; when ``patience`` epochs pass
     without improvement the run stops (if ``early_stop``) or only marks that epoch, and the
     best weights are restored at the end (if ``restore_best``). ``target_loss`` records when
@@ -107,7 +110,20 @@ class TrainConfig:
     stop_at_target: bool = False
     divergence_factor: float = 10.0
     track_train_acc: bool = False
+    validate: bool = True
     seed: int | None = None  # None: the experiment's seed
+
+    def __post_init__(self) -> None:
+        watches_val = self.patience > 0 or (
+            self.target_loss is not None and self.target_metric == "val_loss"
+        )
+        if not self.validate and watches_val:
+            raise ValueError(
+                "validate=False leaves nothing for early stopping or a val_loss target to "
+                "watch; expected patience = 0 and target_metric other than 'val_loss'"
+            )
+        if self.max_updates is not None and self.max_updates < 0:
+            raise ValueError(f"max_updates: expected 0 or more (or None), got {self.max_updates}")
 
     def scaled_lr(self) -> float:
         """The learning rate after the batch-size scaling rule."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -72,3 +74,39 @@ def configure_threads(threads: int | None = None, *, leave_free: int = 0) -> int
     count = max(1, count)
     torch.set_num_threads(count)
     return count
+
+
+def synchronize(device: str) -> None:
+    """Wait for the work queued on ``device`` (CUDA and MPS run asynchronously), so that a
+    clock read next measures finished work. No-op on the CPU."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+    elif device == "mps":
+        torch.mps.synchronize()
+
+
+def empty_cache(device: str) -> None:
+    """Hand the caching allocator's unused blocks back to the device (after an
+    out-of-memory, once the failed step's tensors are gone). No-op on the CPU."""
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    elif device == "mps":
+        torch.mps.empty_cache()
+
+
+@contextmanager
+def kernel_settings(device: str, *, deterministic: bool) -> Iterator[None]:
+    """cuDNN settings for one experiment, restored afterwards (never left process-wide).
+
+    ``deterministic``: fixed kernels, so equal inputs give equal numbers on one GPU; off for
+    experiments that measure speed, where cuDNN may pick its fastest kernels (autotuning)."""
+    if device != "cuda":
+        yield
+        return
+    cudnn = torch.backends.cudnn
+    before = (cudnn.benchmark, cudnn.deterministic)
+    cudnn.benchmark, cudnn.deterministic = (False, True) if deterministic else (True, False)
+    try:
+        yield
+    finally:
+        cudnn.benchmark, cudnn.deterministic = before

@@ -1,83 +1,21 @@
-"""Running an experiment: the :class:`Lab` an experiment trains through, and
-:func:`run_experiment`, which resolves parameters and the device, runs the experiment and
-emits the event stream."""
+"""Running an experiment: :func:`run_experiment` resolves parameters and the device, runs the
+experiment through a :class:`~sims.workbench.Lab` and emits the event stream."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
-
-from sims.config import DataSpec, ModelSpec, TrainConfig
-from sims.datasets import Dataset, build_dataset
-from sims.device import resolve_device
+from sims.device import kernel_settings, resolve_device
 from sims.estimate import check_memory
 from sims.events import ExperimentFinished, ExperimentStarted, SimEvent
 from sims.params import check_seed
 from sims.registry import get_experiment, resolve_params
-from sims.results import ExperimentResult, Outcome, RunRecord
-from sims.training import TrainHook, train
+from sims.results import ExperimentResult, Outcome
+from sims.workbench import Cancelled, Lab
 
-
-class Cancelled(Exception):
-    """Raised out of :meth:`Lab.train` after a run was cancelled, to end the experiment."""
-
-
-class Lab:
-    """What an experiment's ``run`` works with: the device, the seed, data sets built once
-    and kept on the device, and :meth:`train` (the one training loop) that records every
-    run and streams its events."""
-
-    def __init__(
-        self,
-        *,
-        device: str,
-        seed: int,
-        emit: Callable[[SimEvent], None] | None = None,
-        cancel: Callable[[], bool] | None = None,
-    ) -> None:
-        self.device = device
-        self.seed = seed
-        self.emit: Callable[[SimEvent], None] = emit or (lambda event: None)
-        self.cancel = cancel
-        self.runs: list[RunRecord] = []
-        self._datasets: dict[DataSpec, Dataset] = {}
-
-    def dataset(self, spec: DataSpec) -> Dataset:
-        """The data set for ``spec`` on this lab's device (built on first use)."""
-        if spec not in self._datasets:
-            self._datasets[spec] = build_dataset(spec).to(self.device)
-        return self._datasets[spec]
-
-    def train(
-        self,
-        label: str,
-        config: TrainConfig,
-        data: DataSpec,
-        model: ModelSpec,
-        *,
-        hooks: Sequence[TrainHook] = (),
-    ) -> RunRecord:
-        """Train one run and keep its record; raises :class:`Cancelled` if it was cancelled
-        (the interrupted run is kept)."""
-        record = train(
-            self.dataset(data),
-            model,
-            config,
-            device=self.device,
-            label=label,
-            emit=self.emit,
-            cancel=self.cancel,
-            hooks=hooks,
-            index=len(self.runs),
-            seed=self.seed,
-        )
-        self.runs.append(record)
-        if record.status == "cancelled":
-            raise Cancelled
-        return record
+__all__ = ["Cancelled", "Lab", "run_experiment"]
 
 
 def run_experiment(
@@ -101,16 +39,14 @@ def run_experiment(
     check_seed(seed)
     resolved = resolve_device(device)
     check_memory(name, values, resolved)
-    if resolved == "cuda":
-        torch.backends.cudnn.benchmark = False  # autotuning picks kernels nondeterministically
-        torch.backends.cudnn.deterministic = True
     emit: Callable[[SimEvent], None] = on_event or (lambda event: None)
     started = time.perf_counter()
     emit(ExperimentStarted(name, experiment.title, resolved, seed, dict(values)))
     lab = Lab(device=resolved, seed=seed, emit=emit, cancel=cancel)
     status = "ok"
     try:
-        outcome = experiment.run(lab, values)
+        with kernel_settings(resolved, deterministic=experiment.deterministic):
+            outcome = experiment.run(lab, values)
     except Cancelled:
         status = "cancelled"
         done = len(lab.runs) - 1

@@ -113,9 +113,14 @@ class GradientNoiseProbe(TrainHook):
     Every ``every`` updates it draws ``big`` training examples, splits them into chunks of
     ``small``, and takes each chunk's gradient at the current weights: the mean of the chunk
     gradients is the big-batch gradient, the mean squared chunk norm estimates the small-batch
-    ``E|G_small|^2``. The unbiased estimates of ``|G|^2`` and ``tr(Sigma)`` are smoothed by
-    exponential moving averages before dividing (the ratio of averages, not the average of a
-    noisy ratio). Runs outside the optimizer step, so training itself is unchanged.
+    ``E|G_small|^2``. Examples are drawn with replacement, so that ``E|G_b|^2 = |G|^2 +
+    tr(Sigma) / b`` holds exactly for the training set's own gradient and covariance (drawn
+    without replacement, the variance of a batch mean shrinks by ``(N - b) / (N - 1)``,
+    which biases ``|G|^2`` low by about ``tr(Sigma) / N`` and ``B_simple`` high, the more so
+    the larger ``big`` is against the ``N`` training examples). The unbiased estimates of
+    ``|G|^2`` and ``tr(Sigma)`` are smoothed by exponential moving averages before dividing
+    (the ratio of averages, not the average of a noisy ratio). Runs outside the optimizer
+    step, so training itself is unchanged.
     """
 
     def __init__(
@@ -135,7 +140,7 @@ class GradientNoiseProbe(TrainHook):
         model = step.model
         params = [p for p in model.parameters() if p.requires_grad]
         count = self.small * self.chunks
-        picks = torch.randperm(self.x.shape[0], generator=self.generator)[:count]
+        picks = torch.randint(self.x.shape[0], (count,), generator=self.generator)
         picks = picks.to(self.x.device)
         xs, ys = self.x.index_select(0, picks), self.y.index_select(0, picks)
         total = [torch.zeros_like(p) for p in params]
@@ -214,6 +219,38 @@ class MemoryProbe(TrainHook):
                 "batch": batch,
                 "activations": activations,
             }
+
+
+class CudaPeakProbe(TrainHook):
+    """CUDA only: the peak bytes PyTorch allocated while training and, apart, while
+    evaluating, above what was allocated when the probe was made (the data set).
+
+    The first evaluation comes before any update, so its peak is pure evaluation; the
+    counter is reset right after it, and read after each backward pass (the peak of a
+    forward and backward pass, plus the previous optimizer step). Later evaluations are not
+    counted as training: the reading after the last backward pass precedes them. Reading
+    these counters does not synchronise the device."""
+
+    def __init__(self) -> None:
+        torch.cuda.synchronize()
+        self.base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        self.train_peak = 0
+        self.eval_peak = 0
+        self.evaluations = 0
+
+    def _peak(self) -> int:
+        return max(0, torch.cuda.max_memory_allocated() - self.base)
+
+    def after_backward(self, step: UpdateStep) -> None:
+        self.train_peak = max(self.train_peak, self._peak())
+
+    def report(self) -> dict[str, float]:
+        if self.evaluations == 0:
+            self.eval_peak = self._peak()
+            torch.cuda.reset_peak_memory_stats()
+        self.evaluations += 1
+        return {}
 
 
 def _optimizer_state_bytes(optimizer: object, exclude: set[int]) -> int:

@@ -19,8 +19,8 @@ from sims.params import Param, ParamError, validate
 
 if TYPE_CHECKING:
     from sims.estimate import PlannedRun
-    from sims.lab import Lab
     from sims.results import Outcome
+    from sims.workbench import Lab
 
 __all__ = [
     "Experiment",
@@ -44,6 +44,8 @@ class Experiment:
     per-parameter schema; it gets the parameters with defaults filled in. ``plan_runs(params)``
     lists the runs it will train (:class:`~sims.estimate.PlannedRun`), for memory and time
     estimates.
+    ``deterministic``: on a GPU, run with deterministic kernels (equal seeds, equal numbers);
+    false for experiments that measure speed, which should see the fastest kernels.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Experiment:
     run: Callable[[Lab, dict[str, Any]], Outcome]
     check: Callable[[dict[str, Any]], list[str]] | None = None
     order: int = 100
+    deterministic: bool = True
     plan_runs: Callable[[dict[str, Any]], list[PlannedRun]] | None = None
 
     def plan(self, values: dict[str, Any]) -> list[PlannedRun]:

@@ -15,18 +15,20 @@ RunStatus = Literal["ok", "diverged", "oom", "cancelled"]
 @dataclass(frozen=True)
 class HistoryPoint:
     """Metrics at one evaluation. ``epoch`` is fractional between epoch ends; ``seconds`` is
-    training wall time so far, excluding evaluation. ``train_loss`` is the mean mini-batch
-    loss since the previous point (at update 0: the loss of the untrained model on training
-    data). ``train_acc`` is measured on (up to 2,048) training examples, against the labels
-    the model was trained on, when the run tracks it."""
+    training wall time so far, excluding evaluation. ``train_loss`` is the mean loss per
+    example over the updates since the previous point (at update 0: the loss of the untrained
+    model on training data). ``val_loss`` and ``val_acc`` are ``None`` in runs that skip
+    validation (tuning runs judged by their training loss) or, after a JSON round trip, where
+    they were not finite. ``train_acc`` is measured on (up to 2,048) training examples,
+    against the labels the model was trained on, when the run tracks it."""
 
     epoch: float
     update: int
     examples: int
     seconds: float
     train_loss: float
-    val_loss: float
-    val_acc: float
+    val_loss: float | None
+    val_acc: float | None
     train_acc: float | None = None
     lr: float | None = None
     extra: dict[str, float] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from torch import nn
 
 from sims.config import ModelSpec, TrainConfig, as_dict
 from sims.datasets import Dataset, _mix
+from sims.device import empty_cache, synchronize
 from sims.events import RunFinished, RunProgress, RunStarted, RunTick, SimEvent
 from sims.models import build_model
 from sims.optim import SGD, Adam, Optimizer
@@ -65,13 +66,15 @@ class TrainHook:
         return None
 
 
-# How allocation failures read: the CPU allocator, CUDA, and cuBLAS/cuDNN workspaces.
-_OOM_TEXT = (
+# How allocation failures read when they do not come as torch.OutOfMemoryError: the caching
+# allocator, the CPU allocator, and cuBLAS/cuDNN failing to get memory or workspace.
+_OOM_TEXTS = (
     "out of memory",
     "can't allocate memory",
     "defaultcpuallocator",
     "alloc_failed",  # CUBLAS_STATUS_ALLOC_FAILED, CUDNN_STATUS_ALLOC_FAILED
     "not_enough_memory",  # CUDNN_STATUS_NOT_ENOUGH_MEMORY
+    "cudnn_status_not_enough_workspace",
 )
 
 
@@ -80,7 +83,7 @@ def is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, oom_type | MemoryError):
         return True
     text = str(error).lower()
-    return isinstance(error, RuntimeError) and any(words in text for words in _OOM_TEXT)
+    return isinstance(error, RuntimeError) and any(t in text for t in _OOM_TEXTS)
 
 
 def train(
@@ -141,7 +144,8 @@ class _TrainingRun:
         self.warmup = round(config.warmup_epochs * self.per_epoch)
         self.scheduled = self.warmup > 0 or config.lr_end is not None
         self.history: list[HistoryPoint] = []
-        self.losses: list[torch.Tensor] = []
+        self.losses: list[torch.Tensor] = []  # mini-batch mean losses since the last point
+        self.loss_counts: list[int] = []  # and how many examples each batch had
         self.update = 0
         self.examples = 0
         self.seconds = 0.0
@@ -196,15 +200,25 @@ class _TrainingRun:
                 f"out of memory on {self.device} at batch size {self.batch}: "
                 + (str(error).strip().splitlines() or ["no details"])[0]
             )
-            self.losses.clear()
-            if self.device == "cuda":
-                torch.cuda.empty_cache()
+        if status == "oom":
+            # Outside the except block: the exception's traceback no longer holds the failed
+            # step's activations, so once this run's own tensors are dropped the cache can
+            # really hand the memory back.
+            self._release_tensors()
+            empty_cache(self.device)
         restored = None
         if status == "ok" and self.config.patience > 0 and self.config.restore_best:
             restored = self._restore_best()
         record = self._record(status, reason, restored)
         self.emit(RunFinished(self.label, status, record.summary, record))
         return record
+
+    def _release_tensors(self) -> None:
+        self.losses.clear()
+        self.loss_counts.clear()
+        self.best_state = None
+        self.model.zero_grad(set_to_none=True)
+        self.optimizer = SGD([], lr=0.0)  # drops momentum buffers / Adam moments
 
     def _optimizer(self) -> Optimizer:
         lr = self.lr_at(0)
@@ -222,6 +236,8 @@ class _TrainingRun:
         eval_every = config.eval_every
         next_tick = time.perf_counter() + TICK_SECONDS
         self._evaluate(epoch=0.0)
+        if self.total == 0:
+            return
         for epoch in range(1, config.epochs + 1):
             # One gather per epoch; every batch below is then a contiguous view.
             order = torch.randperm(n, generator=self.shuffle).to(self.device)
@@ -244,7 +260,8 @@ class _TrainingRun:
                         hook.after_backward(step)
                 optimizer.step()
                 self.losses.append(loss.detach())
-                self.examples += min(batch, n - start)
+                self.loss_counts.append(inputs.shape[0])
+                self.examples += inputs.shape[0]
 
                 if self.update == self.total:
                     break
@@ -295,25 +312,33 @@ class _TrainingRun:
             correct += (logits.argmax(1) == chunk_y).sum()
         return loss_sum / x.shape[0], correct.float() / x.shape[0]
 
+    def _mean_train_loss(self) -> torch.Tensor:
+        """Mean loss per example since the last point: a short last batch weighs less."""
+        counts = torch.tensor(self.loss_counts, dtype=torch.float32, device=self.losses[0].device)
+        return (torch.stack(self.losses).float() * counts).sum() / counts.sum()
+
     def _evaluate(self, epoch: float) -> HistoryPoint:
-        if self.device == "cuda":
-            torch.cuda.synchronize()  # so that the clock below measures finished work
+        synchronize(self.device)  # so that the clock below measures finished work
         self.seconds += time.perf_counter() - self.resumed
         self.model.eval()
         probe_x, probe_y = self.data.x_train[:TRAIN_PROBE], self.data.y_train[:TRAIN_PROBE]
         values: list[torch.Tensor] = []
+        train_acc_at: int | None = None
         if self.losses:
-            values.append(torch.stack(self.losses).mean())
-            self.losses = []
+            values.append(self._mean_train_loss())
+            self.losses, self.loss_counts = [], []
             if self.config.track_train_acc:
+                train_acc_at = len(values)
                 values.append(self._metrics(probe_x, probe_y)[1])
         else:  # before the first update: the untrained model on training data
             values.extend(self._metrics(probe_x, probe_y))
-        values.extend(self._metrics(self.data.x_val, self.data.y_val))
+            train_acc_at = 1
+        if self.config.validate:
+            values.extend(self._metrics(self.data.x_val, self.data.y_val))
         numbers = torch.stack([v.float() for v in values]).tolist()  # the one host sync
         train_loss = numbers[0]
-        train_acc = numbers[1] if len(numbers) == 4 else None
-        val_loss, val_acc = numbers[-2], numbers[-1]
+        train_acc = numbers[train_acc_at] if train_acc_at is not None else None
+        val_loss, val_acc = (numbers[-2], numbers[-1]) if self.config.validate else (None, None)
         extra: dict[str, float] = {}
         for hook in self.hooks:
             extra.update(hook.report())
@@ -344,7 +369,8 @@ class _TrainingRun:
         return point
 
     def _check_divergence(self, point: HistoryPoint) -> None:
-        if not (math.isfinite(point.train_loss) and math.isfinite(point.val_loss)):
+        val_finite = point.val_loss is None or math.isfinite(point.val_loss)
+        if not (math.isfinite(point.train_loss) and val_finite):
             raise _Stop("diverged", f"the loss became {_nonfinite(point)} at update {point.update}")
         limit = self.config.divergence_factor * self.reference_loss
         if point.train_loss > limit:
@@ -361,7 +387,7 @@ class _TrainingRun:
             return
         metric = self.config.target_metric
         if metric == "val_loss":
-            value = point.val_loss
+            value = point.val_loss if point.val_loss is not None else math.inf
         elif metric == "train_loss":
             value = point.train_loss
         else:  # a number reported by a hook
@@ -376,6 +402,8 @@ class _TrainingRun:
         without ``early_stop``, mark the epoch and keep the weights early stopping would
         have kept while the run trains on)."""
         config = self.config
+        if point.val_loss is None or point.val_acc is None:
+            return  # a run without validation (config forbids patience there)
         value = point.val_loss if config.monitor == "val_loss" else -point.val_acc
         improved = self.best is None or value < self.best[0]
         if improved:
@@ -450,5 +478,5 @@ class _TrainingRun:
 
 
 def _nonfinite(point: HistoryPoint) -> str:
-    bad = point.train_loss if not math.isfinite(point.train_loss) else point.val_loss
+    bad = point.train_loss if not math.isfinite(point.train_loss) else point.val_loss or 0.0
     return "infinite" if math.isinf(bad) else "NaN"

@@ -281,7 +281,11 @@ def _result_fields(runs: list[Any]) -> list[tuple[str, list[Any]]]:
         return "–" if x is None else f"{100 * x:.1f}%"
 
     def lowest_val_loss(run: Any) -> str:
-        points = [p for p in run.epoch_points() if p.epoch >= 1 and math.isfinite(p.val_loss)]
+        points = [
+            p
+            for p in run.epoch_points()
+            if p.epoch >= 1 and p.val_loss is not None and math.isfinite(p.val_loss)
+        ]
         if not points:
             return "–"
         low = min(points, key=lambda p: p.val_loss)
@@ -355,9 +359,10 @@ class _RunProgress:
         elif isinstance(event, RunTick):
             self.progress.update(self.tasks[event.label], completed=event.update)
         elif isinstance(event, RunProgress):
-            metrics = (
-                f"epoch {event.epoch:.3g}  val loss {event.val_loss:.3f}  "
-                f"acc {100 * event.val_acc:.1f}%"
+            metrics = f"epoch {event.epoch:.3g}  " + (
+                f"val loss {event.val_loss:.3f}  acc {100 * event.val_acc:.1f}%"
+                if event.val_loss is not None and event.val_acc is not None
+                else f"train loss {event.train_loss:.3f}"  # a tuning run: no validation
             )
             self.progress.update(self.tasks[event.label], completed=event.update, metrics=metrics)
         elif isinstance(event, RunFinished):

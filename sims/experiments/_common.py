@@ -109,6 +109,21 @@ def data_note(spec: DataSpec) -> list[str]:
     return []
 
 
+def val_loss(point: HistoryPoint) -> float:
+    """The validation loss of a point from a run that validates (every run but the tuning
+    runs, which skip validation and are never passed here)."""
+    if point.val_loss is None:
+        raise ValueError(f"no validation loss at update {point.update}: the run skipped it")
+    return point.val_loss
+
+
+def val_acc(point: HistoryPoint) -> float:
+    """The validation accuracy of a point from a run that validates (see :func:`val_loss`)."""
+    if point.val_acc is None:
+        raise ValueError(f"no validation accuracy at update {point.update}: the run skipped it")
+    return point.val_acc
+
+
 def first_reaching(run: RunRecord, target: float) -> HistoryPoint | None:
     """The first evaluation at which the validation loss was at or below ``target``."""
     for point in run.history:

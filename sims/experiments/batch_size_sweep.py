@@ -14,7 +14,7 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
 AUTO_LR = {"sgd": 0.03, "adam": 0.003}
 
@@ -129,7 +129,7 @@ def observe(runs: list[RunRecord], values: dict[str, Any]) -> list[str]:
         if p is not None
     ]
     lines.append("Validation loss after 1 epoch: " + ", ".join(parts) + ".")
-    first_losses = [p.val_loss for _, p in after_one if p is not None]
+    first_losses = [common.val_loss(p) for _, p in after_one if p is not None]
     if len(ok) > 1 and all(a < b for a, b in pairwise(first_losses)):
         lines.append(
             "After the same number of examples, every larger batch was further behind: it "
@@ -210,7 +210,7 @@ def _best_lines(ok: list[RunRecord]) -> list[str]:
         s = run.summary
         best = run.point_at_epoch(s.best_epoch) if s.best_epoch is not None else None
         last = run.history[-1]
-        if best is None or best is last or not last.val_loss > 1.1 * best.val_loss:
+        if best is None or best is last or not common.val_loss(last) > 1.1 * common.val_loss(best):
             continue
         rise = (
             f"Batch {run.batch_size}'s validation loss was lowest in epoch {s.best_epoch} "
@@ -235,7 +235,7 @@ def _best_lines(ok: list[RunRecord]) -> list[str]:
 
 def _val_after_one(run: RunRecord) -> float:
     point = run.point_at_epoch(1)
-    return point.val_loss if point is not None else math.inf
+    return common.val_loss(point) if point is not None else math.inf
 
 
 def check(values: dict[str, Any]) -> list[str]:

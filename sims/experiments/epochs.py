@@ -14,7 +14,7 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
 AUTO_LR = {"adam": 0.002, "sgd": 0.05}
 
@@ -98,20 +98,25 @@ def observe(run: RunRecord, values: dict[str, Any], flipped: int) -> list[str]:
     if run.status not in {"ok", "cancelled"} or not points:
         return lines
     first, last = points[0], points[-1]
-    peak = max(points, key=lambda p: p.val_acc)
+    peak = max(points, key=common.val_acc)
+    # Predicting every example's true class scores at most the share of unflipped labels
+    # against the noisy ones: clearly more than that means some flipped labels were learned
+    # by heart. One flag decides every sentence below that speaks of memorising.
+    clean_share = 1 - flipped / run.train_examples
+    memorised = bool(flipped and last.train_acc is not None and last.train_acc > clean_share + 0.02)
     if first.train_acc is not None and last.train_acc is not None:
-        memorised = flipped and last.train_acc > 1 - flipped / run.train_examples + 0.02
         lines.append(
             f"Training accuracy rose from {common.pct(first.train_acc)} after epoch 1 to "
             f"{common.pct(last.train_acc)} after epoch {last.epoch:.0f}"
             + (
-                ", measured against the noisy labels: the network memorised labels it could "
-                "only have learned by heart."
+                f", measured against the noisy labels: above the {common.pct(clean_share)} "
+                "that predicting every example's true class would score, so the network has "
+                "learned some flipped labels by heart."
                 if memorised
                 else "."
             )
         )
-    drop = 100 * (peak.val_acc - last.val_acc)
+    drop = 100 * (common.val_acc(peak) - common.val_acc(last))
     if peak is not last and drop >= 1:
         lines.append(
             f"Validation accuracy peaked at {common.pct(peak.val_acc)} in epoch "
@@ -125,8 +130,8 @@ def observe(run: RunRecord, values: dict[str, Any], flipped: int) -> list[str]:
             "overfitting in this many epochs; more epochs, more label noise or fewer examples "
             "would show it."
         )
-    low = min(points, key=lambda p: p.val_loss)
-    if low is not last and last.val_loss > 1.05 * low.val_loss:
+    low = min(points, key=common.val_loss)
+    if low is not last and common.val_loss(last) > 1.05 * common.val_loss(low):
         why = (
             ", before accuracy peaked: confident mistakes raise the loss before they flip "
             "enough answers to lower the accuracy"
@@ -138,13 +143,18 @@ def observe(run: RunRecord, values: dict[str, Any], flipped: int) -> list[str]:
             f"and ended at {common.loss(last.val_loss)}{why}."
         )
     if last.train_acc is not None:
-        gap = 100 * (last.train_acc - last.val_acc)
+        gap = 100 * (last.train_acc - common.val_acc(last))
         if gap >= 0:
             lines.append(f"Final gap between training and validation accuracy: {gap:.1f} points.")
         elif flipped:
             lines.append(
                 f"Training accuracy is still {-gap:.1f} points below validation accuracy: it is "
-                "scored against the flipped labels, which the network has not yet memorised."
+                "scored against the flipped labels, "
+                + (
+                    "of which the network has learned only some by heart so far."
+                    if memorised
+                    else "which the network has not memorised (it still predicts their true class)."
+                )
             )
     lines += _stopping_lines(run, values, last)
     return lines
@@ -176,13 +186,18 @@ def _stopping_lines(run: RunRecord, values: dict[str, Any], last: Any) -> list[s
         f"using {s.stopped_epoch / run.epochs:.0%} of the training time; those weights are "
         "the ones this run kept."
     ]
-    peak = max(run.epoch_points()[1:], key=lambda p: p.val_acc)
-    if kept is not None and peak.epoch > s.stopped_epoch and peak.val_acc > kept.val_acc:
+    peak = max(run.epoch_points()[1:], key=common.val_acc)
+    if (
+        kept is not None
+        and peak.epoch > s.stopped_epoch
+        and common.val_acc(peak) > common.val_acc(kept)
+    ):
         lines.append(
             f"The best validation accuracy came later, in epoch {peak.epoch:.0f} "
-            f"({common.pct(peak.val_acc)}, {100 * (peak.val_acc - kept.val_acc):.1f} points "
-            f"more): patience {patience} stopped on a plateau; more patience trades training "
-            "time for the chance of such a later peak."
+            f"({common.pct(peak.val_acc)}, "
+            f"{100 * (common.val_acc(peak) - common.val_acc(kept)):.1f} points more): "
+            f"patience {patience} stopped on a plateau; more patience trades training time for "
+            "the chance of such a later peak."
         )
     return lines
 

@@ -35,7 +35,7 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
 PARAMS: tuple[Param, ...] = (
     Param(
@@ -108,12 +108,17 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
     model = common.model_spec(values)
     cells: list[Cell] = []
     for batch in values["batch_sizes"]:
+        out_of_memory = False
         for lr in values["lrs"]:
+            if out_of_memory:  # the LR does not change the memory an update needs
+                cells.append(Cell(batch, lr, "oom", None, None))
+                continue
             config = TrainConfig(
                 batch_size=batch, epochs=values["epochs"], lr=lr, optimizer=values["optimizer"]
             )
             record = lab.train(f"batch {batch}, LR {lr:g}", config, data, model)
             cells.append(_cell(record, batch, lr))
+            out_of_memory = record.status == "oom"
     validated: list[Validated] = []
     k = values["folds"]
     if k >= 2:

@@ -2,7 +2,8 @@
 that the suggested rate trains.
 
 The range test trains one fresh model for at most ``num_steps`` updates while the LR grows
-exponentially from ``lr_min`` to ``lr_max`` (one evaluation per update), smooths the mini-batch
+exponentially from ``lr_min`` to ``lr_max`` (one evaluation per update, without the
+validation set, which nothing here reads), smooths the mini-batch
 losses with a bias-corrected moving average (``smoothing``, fastai's 0.98), and stops once the
 smoothed loss exceeds ``stop_factor`` times its minimum. From the smoothed curve it derives
 fastai's three suggestions (``minimum``: the LR of the lowest loss / 10; ``steep``: the
@@ -36,7 +37,7 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
 PARAMS: tuple[Param, ...] = (
     Param("batch_size", "int", 64, "examples per update", min=1, max=65536),
@@ -103,6 +104,7 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
         optimizer=values["optimizer"],
         eval_every=1,
         divergence_factor=math.inf,  # the range test decides when the loss has blown up
+        validate=False,  # the range test reads only the mini-batch losses
     )
     test = lab.train(
         f"range test {values['lr_min']:g} -> {values['lr_max']:g}",
@@ -143,6 +145,11 @@ def plan(values: dict[str, Any]) -> list[PlannedRun]:
 
 
 SUGGESTIONS: tuple[str, ...] = ("minimum", "steep", "valley")
+RULE_NAMES = {
+    "minimum": "LR of the lowest smoothed loss / 10",
+    "steep": "steepest descent",
+    "valley": "valley (fastai's default)",
+}
 
 
 class Suggestion:
@@ -237,19 +244,30 @@ def analyse(
             f"The smoothed loss fell from {found.smoothed[0]:.3g} to its minimum {low:.3g} at "
             f"LR {found.minimum:.3g}."
         )
-        options = ", ".join(
-            f"{name} {found.by_rule[name]:.3g}" + (" (used)" if name == rule else "")
+        options = "; ".join(
+            f"{RULE_NAMES[name]}: {found.by_rule[name]:.3g}"
+            + (" (checked)" if name == rule else "")
             for name in SUGGESTIONS
             if name in found.by_rule
         )
-        lines.append(f"Suggestions from the smoothed curve: {options}.")
+        lines.append(
+            f"Three different suggestions from the smoothed curve (they are different rules "
+            f"and need not agree): {options}."
+        )
     if chosen is not None and found.minimum is not None:
         where = "below" if chosen < found.minimum else "at or above"
-        if rule != "minimum":
-            lines.append(
-                f"Suggested learning rate ({rule}): {chosen:.3g}, {found.minimum / chosen:.3g}x "
-                f"{where} the LR of the lowest smoothed loss."
+        steep = found.get("steep")
+        versus = ""
+        if rule != "steep" and steep is not None:
+            ratio = max(steep, chosen) / min(steep, chosen)
+            versus = (
+                f"; the steepest descent ({steep:.3g}) is {ratio:.3g}x "
+                f"{'higher' if steep > chosen else 'lower'}"
             )
+        lines.append(
+            f"The suggestion checked here is the {RULE_NAMES[rule]}: {chosen:.3g}, "
+            f"{found.minimum / chosen:.3g}x {where} the LR of the lowest smoothed loss{versus}."
+        )
     elif chosen is None:
         lines.append(
             f"The curve is too short or never fell, so there is no '{rule}' suggestion; widen "
@@ -357,10 +375,12 @@ register(
         explanation=(
             "Raises the learning rate exponentially, one mini-batch at a time, and watches the "
             "smoothed training loss: flat while the LR is too small to matter, falling steeply "
-            "in the useful range, then blowing up when the steps overshoot. The suggested LR "
-            "sits on the steepest part of the descent, well below the minimum (where training "
-            "is already on the edge), and a short check run at that LR shows whether it "
-            "really trains (Smith 2017; fastai lr_find)."
+            "in the useful range, then blowing up when the steps overshoot. It reports "
+            "different suggestions, all below the LR of the lowest loss (where training is "
+            "already on the edge): that LR divided by 10 (checked by default), the point of "
+            "steepest descent, and fastai's valley. They are different rules and can differ "
+            "several-fold; the findings say which one was checked, and a short run at it shows "
+            "whether it really trains (Smith 2017; fastai lr_find)."
         ),
         params=PARAMS,
         run=run,

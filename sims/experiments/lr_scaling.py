@@ -33,7 +33,7 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
 AUTO_LR = {"sgd": 0.01, "adam": 0.002}
 EXPECTED = {"sgd": ("linear", "Goyal et al. (2017)"), "adam": ("sqrt", "Malladi et al. (2022)")}
@@ -142,8 +142,8 @@ def curve_gap(run: RunRecord, base: RunRecord) -> tuple[float, float] | None:
     1..E; ``None`` if the run diverged or stopped early."""
     if run.status != "ok":
         return None
-    ours = {p.epoch: p.val_loss for p in run.epoch_points() if p.epoch > 0}
-    theirs = {p.epoch: p.val_loss for p in base.epoch_points() if p.epoch > 0}
+    ours = {p.epoch: common.val_loss(p) for p in run.epoch_points() if p.epoch > 0}
+    theirs = {p.epoch: common.val_loss(p) for p in base.epoch_points() if p.epoch > 0}
     epochs = sorted(set(ours) & set(theirs))
     if not epochs or len(epochs) < len(theirs):
         return None
@@ -287,7 +287,7 @@ def _charts(
         curves = [
             charts.series(
                 f"batch {reference.batch_size} (base)",
-                [(p.epoch, p.val_loss) for p in reference.epoch_points()],
+                [(p.epoch, common.val_loss(p)) for p in reference.epoch_points()],
                 "dashed",
             )
         ]
@@ -296,7 +296,7 @@ def _charts(
                 curves.append(
                     charts.series(
                         f"{rule}, batch {r.batch_size}",
-                        [(p.epoch, p.val_loss) for p in r.epoch_points()],
+                        [(p.epoch, common.val_loss(p)) for p in r.epoch_points()],
                     )
                 )
         result.append(

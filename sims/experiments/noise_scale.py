@@ -1,5 +1,5 @@
 """``noise-scale``: the gradient noise scale measured during training (McCandlish et al.
-2018), compared with where a steps-to-target ladder on the same task flattens.
+2018), compared with the critical batch a steps-to-target ladder on the same task shows.
 
 The model trains at ``batch_small``. Every few updates a probe (outside the optimizer step)
 draws ``batch_big`` training examples, takes the gradient of each ``batch_small`` chunk at
@@ -8,8 +8,8 @@ forms unbiased estimates of ``|G|^2`` and ``tr(Sigma)``; their moving averages g
 ``B_simple = tr(Sigma) / |G|^2``, the batch size at which gradient noise and signal are about
 equal. It is read at the update where the exact training loss first reaches ``target_loss``.
 With ``compare``, a coarse steps-to-target ladder (batch x4 per rung) on the same data and
-target gives the measured side: where doubling the batch stops paying, and the fitted
-critical batch ``B_crit`` of ``S = S_min (1 + B_crit / B)``.
+target gives the measured side: the fitted critical batch ``B_crit`` of
+``S = S_min (1 + B_crit / B)`` and the regimes read off that fit.
 
 ``extras``:
 
@@ -31,13 +31,13 @@ from sims import charts
 from sims.config import DataSpec, TrainConfig
 from sims.estimate import PlannedRun
 from sims.experiments import _common as common
-from sims.experiments import steps_to_target as ladder
+from sims.experiments import _ladder as ladder
 from sims.params import Param
 from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
 AUTO_LR = {"sgd": 0.02, "adam": 0.002}
 COMPARE_BATCHES = [8, 32, 128, 512, 2048, 8192]
@@ -101,6 +101,7 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
         eval_every=max(1, total // 40),
         target_loss=values["target_loss"],
         target_metric=PROBE_METRIC,
+        validate=False,  # read by nothing here: the probe's training loss is the yardstick
     )
     probe = GradientNoiseProbe(
         dataset, small, big, every=max(1, total // MEASUREMENTS), beta=EMA, seed=lab.seed
@@ -227,21 +228,25 @@ def analyse(
     shape = fit = None
     if rungs is not None:
         shape = ladder.regimes(rungs)
-        fit = ladder.fit_critical_batch(rungs)
+        fit = shape.fit
         counts = ", ".join(f"{r.batch_size}: {r.updates:,}" for r in rungs if r.updates is not None)
         lines.append(
             f"Steps-to-target ladder on the same task (best LR per batch, updates to loss "
             f"{target:g}): {counts or 'no batch size reached it'}."
         )
         where = []
-        if shape.perfect_until is not None:
-            where.append(f"perfect scaling up to batch {shape.perfect_until}")
-        if shape.flat_from is not None:
-            where.append(f"flat from batch {shape.flat_from}")
         if fit is not None:
-            where.append(f"fitted critical batch B_crit = {fit[1]:,.0f}")
+            where.append(
+                f"a fitted critical batch B_crit = {fit[1]:,.0f} (the knee of "
+                "S = S_min (1 + B_crit / B), where training takes twice the minimum updates)"
+            )
+        if shape.perfect_until is not None:
+            where.append(f"near-perfect scaling up to batch {shape.perfect_until}")
+        if shape.floor_from is not None:
+            where.append(f"near the floor S_min from batch {shape.floor_from} (>= 4 B_crit)")
         if where:
             lines.append("The ladder shows " + "; ".join(where) + ".")
+        lines += ladder.edge_lines(rungs, COMPARE_LRS[values["optimizer"]])
         reference = at_target or final
         if fit is not None and reference is not None:
             ratio = reference["noise_scale"] / fit[1]
@@ -266,7 +271,7 @@ def analyse(
         ],
         "regimes": None
         if shape is None
-        else {"perfect_until": shape.perfect_until, "flat_from": shape.flat_from},
+        else {"perfect_until": shape.perfect_until, "floor_from": shape.floor_from},
         "fit": {"s_min": fit[0], "b_crit": fit[1]} if fit else None,
         "charts": _charts(rows, at_target, rungs, fit, values),
     }
@@ -352,8 +357,8 @@ register(
             "trains, from the gradient norms of small and big batches (McCandlish et al. "
             "2018). Below it, a batch's gradient is mostly noise and doubling the batch "
             "nearly halves the steps needed; far above it, the gradient is already accurate "
-            "and more examples per step are wasted. A coarse steps-to-target ladder on the "
-            "same task shows where that actually happens."
+            "and each doubling saves few steps while nearly doubling the data. A coarse "
+            "steps-to-target ladder on the same task shows where that actually happens."
         ),
         params=PARAMS,
         run=run,

@@ -5,9 +5,13 @@ How it searches: batch sizes are taken from the largest down and, for each, the 
 nearest the previous batch's best first (the largest first for the first batch). A run stops
 as soon as the exact loss on 2,048 training examples reaches the target, or once that loss
 has stalled (no 1% gain over the second half of the run); and no run may take more updates
-than the best found so far for its batch, since it could not win. So a grid of 121 runs costs
-a few times the updates of the winners. Evaluations are spaced to give about
-40 per winning run (every update at large batches).
+than the best found so far for its batch, since it could not win; a batch size that runs out
+of memory is not tried with further LRs. So a grid of 121 runs costs a few times the updates
+of the winners. Evaluations are spaced to give about 40 per winning run (every update at large
+batches) and skip the validation set, which no result here reads. The regimes come from the
+fit of ``S = S_min (1 + B_crit / B)`` over all points, not from single per-doubling cuts:
+near-perfect scaling up to B_crit / 4, diminishing returns around the knee B_crit, and near
+the floor S_min from 4 B_crit.
 
 ``extras``:
 
@@ -16,8 +20,9 @@ a few times the updates of the winners. Evaluations are spaced to give about
   reached the target; ``outcome``: ``reached`` | ``capped`` (stopped at the best count so
   far) | ``stalled`` (no progress for the last half of the run) | ``not reached`` (in
   ``max_updates``) | ``diverged`` | ``out of memory``);
-- ``regimes``: ``{"factors": [{"from", "to", "per_doubling"}], "perfect_until",
-  "flat_from"}`` (batch sizes or null);
+- ``regimes``: ``{"factors": [{"from", "to", "per_doubling"}] (measured), "perfect_until"
+  (largest ladder batch <= B_crit / 4), "floor_from" (smallest ladder batch >= 4 B_crit)}``
+  (batch sizes or null; null without a fit);
 - ``fit``: ``{"s_min", "b_crit"}`` of ``S = S_min (1 + B_crit / B)`` or null;
 - ``lr_slope``: exponent k of best LR ~ B^k over the ladder, or null;
 - ``charts``: ``steps`` (lines, log-log: updates to target per batch, the perfect-scaling
@@ -27,26 +32,31 @@ a few times the updates of the winners. Evaluations are spaced to give about
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
-from itertools import pairwise
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import OPTIMIZERS, DataSpec, ModelSpec, TrainConfig
+from sims.config import OPTIMIZERS
 from sims.estimate import PlannedRun
 from sims.experiments import _common as common
+from sims.experiments._ladder import (
+    SGD_LRS,
+    Regimes,
+    Rung,
+    at_edge,
+    edge_lines,
+    join,
+    plan_ladder,
+    regime_lines,
+    regimes,
+    search_ladder,
+)
 from sims.params import Param
 from sims.registry import Experiment, register
 from sims.results import Outcome
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
-
-SGD_LRS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
-ADAM_LRS = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
-PERFECT = 1.7  # per-doubling cut in updates that still counts as (near-)perfect scaling
-FLAT = 1.15  # below this, doubling the batch bought almost nothing
+    from sims.workbench import Lab
 
 PARAMS: tuple[Param, ...] = (
     Param(
@@ -86,204 +96,6 @@ PARAMS: tuple[Param, ...] = (
     *common.data_params(n_examples=20_000),
     *common.model_params(),
 )
-
-
-@dataclass
-class Trial:
-    lr: float
-    outcome: str  # reached | capped | not reached | diverged
-    updates: int
-
-
-@dataclass
-class Rung:
-    """One batch size of the ladder and what its learning-rate search found."""
-
-    batch_size: int
-    best_lr: float | None = None
-    updates: int | None = None
-    trials: list[Trial] = field(default_factory=list)
-
-    @property
-    def examples(self) -> int | None:
-        return None if self.updates is None else self.updates * self.batch_size
-
-
-def search_ladder(
-    lab: Lab,
-    data: DataSpec,
-    model: ModelSpec,
-    *,
-    batch_sizes: list[int],
-    lrs: list[float],
-    target: float,
-    max_updates: int,
-    optimizer: str,
-    label: str = "",
-) -> list[Rung]:
-    """Train the grid (pruned as the module docstring says) and return the ladder in
-    increasing batch size. Also used by ``noise-scale``."""
-    from sims.probes import PROBE_METRIC, StallStop, TrainingLossProbe
-
-    dataset = lab.dataset(data)
-    n_train = int(dataset.y_train.shape[0])
-    rungs: list[Rung] = []
-    previous: Rung | None = None
-    for batch in sorted(batch_sizes, reverse=True):
-        rung = Rung(batch)
-        if previous is None or previous.best_lr is None:
-            order = sorted(lrs, reverse=True)
-            every = 1 if previous is None else max(1, max_updates // 100)
-        else:
-            anchor = math.log(previous.best_lr)
-            # Nearest first; on a tie the smaller LR, since smaller batches want smaller LRs.
-            order = sorted(lrs, key=lambda lr: (abs(math.log(lr) - anchor), lr))
-            # Open with an LR a step below the larger batch's best: it converges for sure and
-            # caps the rest, where a too-large one could hover above the target until
-            # max_updates.
-            below = [lr for lr in order if lr < previous.best_lr / 1.5]
-            if below:
-                order.remove(below[0])
-                order.insert(0, below[0])
-            every = max(1, (previous.updates or 0) // 20)
-        per_epoch = math.ceil(n_train / batch)
-        for lr in order:
-            cap = rung.updates if rung.updates is not None else max_updates
-            config = TrainConfig(
-                batch_size=batch,
-                epochs=math.ceil(cap / per_epoch),
-                max_updates=cap,
-                lr=lr,
-                optimizer=optimizer,  # type: ignore[arg-type]
-                eval_every=every,
-                target_loss=target,
-                target_metric=PROBE_METRIC,
-                stop_at_target=True,
-            )
-            record = lab.train(
-                f"{label}batch {batch}, LR {lr:g}",
-                config,
-                data,
-                model,
-                hooks=[TrainingLossProbe(dataset), StallStop(PROBE_METRIC)],
-            )
-            reached = record.summary.updates_to_target
-            if record.status == "diverged":
-                rung.trials.append(Trial(lr, "diverged", record.summary.updates))
-            elif record.status == "oom":
-                rung.trials.append(Trial(lr, "out of memory", record.summary.updates))
-            elif reached is None and record.summary.reason:
-                rung.trials.append(Trial(lr, "stalled", record.summary.updates))
-            elif reached is not None:
-                rung.trials.append(Trial(lr, "reached", reached))
-                if rung.updates is None or reached < rung.updates:
-                    rung.updates, rung.best_lr = reached, lr
-            else:
-                outcome = "capped" if cap < max_updates else "not reached"
-                rung.trials.append(Trial(lr, outcome, record.summary.updates))
-        rungs.append(rung)
-        previous = rung if rung.best_lr is not None else previous
-    return sorted(rungs, key=lambda r: r.batch_size)
-
-
-def plan_ladder(
-    data: DataSpec,
-    model: ModelSpec,
-    *,
-    batch_sizes: list[int],
-    lrs: list[float],
-    max_updates: int,
-    optimizer: str,
-) -> list[PlannedRun]:
-    """The most :func:`search_ladder` can train: every cell to ``max_updates`` (the search
-    prunes, and runs stop at the target, so it is usually far less)."""
-    runs = []
-    for index, batch in enumerate(sorted(batch_sizes, reverse=True)):
-        every = 1 if index == 0 else max(1, max_updates // 100)
-        runs += [
-            PlannedRun(
-                batch,
-                max_updates,
-                data,
-                model,
-                optimizer,
-                eval_every=every,
-                probe_examples=min(2048, data.n_train),  # the training-loss probe
-                at_most=True,
-            )
-            for _ in lrs
-        ]
-    return runs
-
-
-def plan(values: dict[str, Any]) -> list[PlannedRun]:
-    return plan_ladder(
-        common.data_spec(0, values),
-        common.model_spec(values),
-        batch_sizes=values["batch_sizes"],
-        lrs=values["lrs"],
-        max_updates=values["max_updates"],
-        optimizer=values["optimizer"],
-    )
-
-
-def per_doubling(small: Rung, big: Rung) -> float | None:
-    """How many times fewer updates ``big`` needed than ``small``, per doubling of the
-    batch (so ladders that are not exactly doubling compare fairly)."""
-    if small.updates is None or big.updates is None or big.batch_size <= small.batch_size:
-        return None
-    doublings = math.log2(big.batch_size / small.batch_size)
-    return float((small.updates / big.updates) ** (1 / doublings))
-
-
-@dataclass(frozen=True)
-class Regimes:
-    factors: list[tuple[int, int, float]]  # (from batch, to batch, cut per doubling)
-    perfect_until: int | None  # largest batch reached while every cut was >= PERFECT
-    flat_from: int | None  # smallest batch from which every further cut was < FLAT
-
-
-def regimes(rungs: list[Rung]) -> Regimes:
-    """Where the ladder halves, where returns diminish and where it is flat."""
-    reached = [r for r in rungs if r.updates is not None]
-    factors = []
-    for a, b in pairwise(reached):
-        f = per_doubling(a, b)
-        if f is not None:
-            factors.append((a.batch_size, b.batch_size, f))
-    perfect_until = None
-    for _start, end, f in factors:
-        if f < PERFECT:
-            break
-        perfect_until = end
-    flat_from = None
-    for start, _end, f in reversed(factors):
-        if f >= FLAT:
-            break
-        flat_from = start
-    return Regimes(factors, perfect_until, flat_from)
-
-
-def fit_critical_batch(rungs: list[Rung]) -> tuple[float, float] | None:
-    """Fit ``S = S_min (1 + B_crit / B)`` (McCandlish et al. 2018) by least squares on the
-    relative error; returns ``(S_min, B_crit)`` or ``None`` if the fit is not meaningful
-    (fewer than three points, or no positive S_min and B_crit)."""
-    points = [(r.batch_size, r.updates) for r in rungs if r.updates is not None]
-    if len(points) < 3:
-        return None
-    # S = a + b / B, each row divided by the measured S: [1/S, 1/(B S)] . [a, b] ~ 1.
-    s11 = s12 = s22 = t1 = t2 = 0.0
-    for batch, steps in points:
-        u, v = 1 / steps, 1 / (batch * steps)
-        s11, s12, s22, t1, t2 = s11 + u * u, s12 + u * v, s22 + v * v, t1 + u, t2 + v
-    det = s11 * s22 - s12 * s12
-    if det <= 0:
-        return None
-    a = (t1 * s22 - t2 * s12) / det
-    b = (s11 * t2 - s12 * t1) / det
-    if a <= 0 or b <= 0:
-        return None
-    return a, b / a
 
 
 def run(lab: Lab, values: dict[str, Any]) -> Outcome:
@@ -330,20 +142,12 @@ def analyse(
     big = [r.batch_size for r in rungs if r.batch_size >= n_train]
     if big:
         lines.append(
-            f"Batch size {_join(big)} holds the whole training set ({n_train:,} examples): "
+            f"Batch size {join(big)} holds the whole training set ({n_train:,} examples): "
             "every update there is full-batch gradient descent."
         )
     shape = regimes(rungs)
-    lines += _regime_lines(shape, reached)
-    fit = fit_critical_batch(rungs)
-    if fit is not None:
-        s_min, b_crit = fit
-        lines.append(
-            f"Fitting S = S_min (1 + B_crit / B) (McCandlish et al. 2018) to these points gives "
-            f"S_min = {s_min:.0f} updates and a critical batch B_crit = {b_crit:,.0f}: well "
-            "below B_crit doubling the batch nearly halves the updates, well above it the "
-            "updates stop falling."
-        )
+    fit = shape.fit
+    lines += regime_lines(shape, reached)
     if len(reached) >= 2:
         first, last = reached[0], reached[-1]
         if first.examples and last.examples:
@@ -359,7 +163,7 @@ def analyse(
                 f"({ratio:.1f}x): {trade}."
             )
     slope = _lr_lines(reached, lrs, lines)
-    lines += _edge_lines(reached, lrs)
+    lines += edge_lines(reached, lrs)
     extras: dict[str, Any] = {
         "ladder": [
             {
@@ -367,9 +171,7 @@ def analyse(
                 "best_lr": r.best_lr,
                 "updates": r.updates,
                 "examples": r.examples,
-                "lr_at_edge": r.best_lr is not None
-                and len(lrs) > 1
-                and r.best_lr in (lrs[0], lrs[-1]),
+                "lr_at_edge": at_edge(r, lrs),
                 "trials": [asdict(t) for t in sorted(r.trials, key=lambda t: t.lr)],
             }
             for r in rungs
@@ -377,54 +179,13 @@ def analyse(
         "regimes": {
             "factors": [{"from": a, "to": b, "per_doubling": f} for a, b, f in shape.factors],
             "perfect_until": shape.perfect_until,
-            "flat_from": shape.flat_from,
+            "floor_from": shape.floor_from,
         },
         "fit": {"s_min": fit[0], "b_crit": fit[1]} if fit else None,
         "lr_slope": slope,
         "charts": _charts(rungs, shape, fit, lrs, values),
     }
     return Outcome(lines, extras)
-
-
-def _regime_lines(shape: Regimes, reached: list[Rung]) -> list[str]:
-    if not shape.factors:
-        return []
-    lines = []
-    cuts = ", ".join(f"{a}->{b}: {f:.2f}x" for a, b, f in shape.factors)
-    lines.append(f"Cut in updates per doubling of the batch (2x = perfect scaling): {cuts}.")
-    first = reached[0].batch_size
-    if shape.perfect_until is not None:
-        lines.append(
-            f"Perfect-scaling regime: from batch {first} to {shape.perfect_until} every "
-            f"doubling cut the updates by at least {PERFECT:g}x."
-        )
-    else:
-        lines.append(
-            f"No perfect-scaling regime at the small end: the first doubling from batch {first} "
-            f"cut the updates by only {shape.factors[0][2]:.2f}x (under {PERFECT:g}x); "
-            "smaller batches would be needed to see it."
-        )
-    start = shape.perfect_until or first
-    if shape.flat_from is not None:
-        if shape.flat_from > start:
-            lines.append(
-                f"Diminishing returns from batch {start} to {shape.flat_from}, then flat: beyond "
-                f"batch {shape.flat_from} each doubling saved less than {FLAT:g}x (maximal "
-                "data parallelism for this task)."
-            )
-        else:
-            lines.append(
-                f"Flat from batch {shape.flat_from}: each further doubling saved less than "
-                f"{FLAT:g}x (maximal data parallelism for this task)."
-            )
-    else:
-        last = shape.factors[-1]
-        kind = "near-perfect scaling" if last[2] >= PERFECT else "diminishing returns"
-        lines.append(
-            f"The curve had not flattened by batch {last[1]}: the last doubling still cut the "
-            f"updates by {last[2]:.2f}x ({kind}); the flat regime lies beyond this ladder."
-        )
-    return lines
 
 
 def _lr_lines(reached: list[Rung], lrs: list[float], lines: list[str]) -> float | None:
@@ -450,26 +211,6 @@ def _lr_lines(reached: list[Rung], lrs: list[float], lines: list[str]) -> float 
         f"against log batch is {slope:.2f} (1 = linear scaling, 0.5 = square-root scaling)."
     )
     return slope
-
-
-def _edge_lines(reached: list[Rung], lrs: list[float]) -> list[str]:
-    if len(lrs) < 2:
-        return []
-    top = [r.batch_size for r in reached if r.best_lr == lrs[-1]]
-    bottom = [r.batch_size for r in reached if r.best_lr == lrs[0]]
-    lines = []
-    if top:
-        lines.append(
-            f"At batch {_join(top)} the best LR was the largest in the grid ({lrs[-1]:g}): a "
-            "larger one might have needed fewer updates still, so read those counts as upper "
-            "bounds."
-        )
-    if bottom:
-        lines.append(
-            f"At batch {_join(bottom)} the best LR was the smallest in the grid ({lrs[0]:g}): "
-            "extend the grid downwards to be sure of the optimum there."
-        )
-    return lines
 
 
 def _charts(
@@ -508,9 +249,11 @@ def _charts(
         )
     marks = []
     if shape.perfect_until is not None:
-        marks.append(charts.mark(shape.perfect_until, "end of perfect scaling"))
-    if shape.flat_from is not None:
-        marks.append(charts.mark(shape.flat_from, "flat from here"))
+        marks.append(charts.mark(shape.perfect_until, "end of near-perfect scaling"))
+    if fit is not None:
+        marks.append(charts.mark(fit[1], "B_crit (knee: 2x S_min)"))
+    if shape.floor_from is not None:
+        marks.append(charts.mark(shape.floor_from, "near the floor (>= 4 B_crit)"))
     steps = charts.lines(
         "steps",
         f"Updates to reach training loss {values['target_loss']:g}",
@@ -579,26 +322,34 @@ def _charts(
     return [steps, best_lr, grid]
 
 
-def _join(items: list[int]) -> str:
-    text = [f"{i:,}" for i in items]
-    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
-
-
 def check(values: dict[str, Any]) -> list[str]:
     return common.check_model(values)
+
+
+def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    return plan_ladder(
+        common.data_spec(0, values),
+        common.model_spec(values),
+        batch_sizes=values["batch_sizes"],
+        lrs=values["lrs"],
+        max_updates=values["max_updates"],
+        optimizer=values["optimizer"],
+    )
 
 
 register(
     Experiment(
         name="steps-to-target",
-        title="Steps to a target loss: perfect scaling, diminishing returns, flat",
+        title="Steps to a target loss: perfect scaling, diminishing returns, the floor",
         explanation=(
             "For each batch size, tries every learning rate in a grid and keeps the fewest "
-            "updates that reach a target training loss (Shallue et al. 2018). Doubling the "
-            "batch halves the updates at small batch sizes, helps less and less in the "
-            "middle, and not at all beyond the critical batch size, where the gradient is "
-            "already nearly noise-free. The best learning rate grows with the batch along the "
-            "way; without re-tuning it the curve would not look like this."
+            "updates that reach a target training loss (Shallue et al. 2018). The counts "
+            "follow S = S_min (1 + B_crit / B) (McCandlish et al. 2018): doubling the batch "
+            "nearly halves the updates well below the critical batch B_crit; B_crit itself is "
+            "the knee, where training takes twice the minimum updates and twice the minimum "
+            "examples; well above it each doubling saves few updates (1.25 S_min at 4 B_crit) "
+            "while costing nearly twice the data. The best learning rate grows with the batch "
+            "along the way; without re-tuning it the curve would not look like this."
         ),
         params=PARAMS,
         run=run,

@@ -1,17 +1,23 @@
 """``throughput``: examples per second, time per update and peak memory per batch size on the
 device the simulation runs on.
 
-Each batch size trains ``steps`` timed updates after a few untimed warm-up updates (first-call
-allocations, kernel selection). Time per update comes from the training loop's own clock,
-which excludes evaluation and, on a GPU, synchronises before reading. Memory:
+Each batch size gets two runs of the one training loop:
 
-- on CUDA: the peak allocated by PyTorch during the run (``torch.cuda.max_memory_allocated``)
-  above what was allocated before it (the data set); the ladder stops at the first
-  out-of-memory and reports the largest batch that fit;
-- everywhere: the tensors one update holds, measured (parameters, gradients, optimizer state,
-  the input batch, and the activations autograd saved for the backward pass);
-- on Linux CPUs: the process's peak resident memory during the run (``VmHWM``, reset before
-  each batch size).
+- a timed run with no hooks and no validation: ``repeats + 1`` windows of ``steps`` updates
+  each, the first a warm-up (first-call allocations, kernel selection). The loop's clock is
+  read only at window boundaries, after synchronising the device; nothing else runs inside a
+  window (an epoch end there, at large batches, only reads the loss back, off the clock).
+  Time per update and examples per second are the medians over the timed windows.
+- an untimed memory pass of a few updates with the memory probes attached:
+  - everywhere: the tensors one update holds, measured (parameters, gradients, optimizer
+    state, the input batch, and the activations autograd saved for the backward pass);
+  - on CUDA: the peak allocated by PyTorch (``torch.cuda.max_memory_allocated``) above what
+    was allocated before (the data set), while training and, apart, while evaluating (the
+    forward pass over 2,048 training examples before the first update);
+  - on Linux CPUs: the process's peak resident memory (``VmHWM``, reset before each pass).
+
+The ladder stops at the first out-of-memory and reports the largest batch that fit. On a GPU
+this experiment runs without cuDNN's deterministic mode, so the fastest kernels are timed.
 
 The data are real (the ``teacher`` task, or the digits images for ``cnn``), sized so that the
 largest batch fits in the training set.
@@ -19,8 +25,8 @@ largest batch fits in the training set.
 ``extras``:
 
 - ``rows``: ``[{"batch_size", "status", "examples_per_s", "ms_per_update",
-  "tensor_bytes", "activation_bytes", "cuda_peak_bytes", "rss_peak_bytes"}]`` (null where
-  not measured);
+  "window_ms": [per timed window], "tensor_bytes", "activation_bytes", "cuda_peak_bytes"
+  (training), "cuda_eval_peak_bytes", "rss_peak_bytes"}]`` (null where not measured);
 - ``saturation_batch`` (smallest batch within 10% of the best examples/s, or null),
   ``largest_fit`` (largest batch that ran), ``oom_at`` (first batch that did not, or null);
 - ``charts``: ``examples-per-s`` (bars), ``memory`` (bars, MiB: tensors, and CUDA peak or
@@ -31,6 +37,9 @@ largest batch fits in the training set.
 from __future__ import annotations
 
 import math
+import statistics
+from dataclasses import replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
@@ -41,9 +50,10 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
-    from sims.lab import Lab
+    from sims.workbench import Lab
 
-WARMUP = 3  # untimed updates before the clock starts
+MEMORY_UPDATES = 3  # updates of the memory pass
+VAL_EXAMPLES = 512
 SATURATED = 0.9  # share of the best throughput that counts as "there"
 MiB = 1024 * 1024
 _CNN_TRAIN = DIGITS_IMAGES - round(DIGITS_IMAGES * 0.2)  # digits training images
@@ -64,7 +74,15 @@ PARAMS: tuple[Param, ...] = (
         "mlp: on the teacher task (20 features); cnn: the small CNN on 8x8 digits",
         choices=("mlp", "cnn"),
     ),
-    Param("steps", "int", 20, "timed updates per batch size", min=2, max=10_000),
+    Param("steps", "int", 20, "updates per timed window", min=2, max=10_000),
+    Param(
+        "repeats",
+        "int",
+        5,
+        "timed windows per batch size (the median counts), after one warm-up window",
+        min=1,
+        max=100,
+    ),
     Param("hidden", "int", 128, "width of the hidden layer(s)", min=4, max=16_384),
     Param("depth", "int", 1, "hidden layers of the MLP", min=1, max=6),
     Param("optimizer", "str", "sgd", "sgd (momentum 0.9) or adam", choices=OPTIMIZERS),
@@ -72,42 +90,30 @@ PARAMS: tuple[Param, ...] = (
 
 
 def run(lab: Lab, values: dict[str, Any]) -> Outcome:
-    import torch
-
-    from sims.probes import MemoryProbe
-
     batches = sorted(values["batch_sizes"])
     data, model = _data_spec(values, lab.seed), _model_spec(values)
     n_train = int(lab.dataset(data).y_train.shape[0])
-    cuda = lab.device == "cuda"
+    steps, repeats = values["steps"], values["repeats"]
     rows: list[dict[str, Any]] = []
     for batch in batches:
         per_epoch = math.ceil(n_train / batch)
-        total = WARMUP + values["steps"]
-        config = TrainConfig(
+        total = steps * (repeats + 1)
+        timed = TrainConfig(
             batch_size=batch,
             epochs=math.ceil(total / per_epoch),
             max_updates=total,
             lr=1e-3,  # small and fixed: speed is what is measured, not learning
             optimizer=values["optimizer"],
-            eval_every=WARMUP,
+            eval_every=steps,  # the clock is read at window boundaries only
             divergence_factor=math.inf,
+            validate=False,
         )
-        probe = MemoryProbe()
-        before = 0
-        if cuda:
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-        _reset_peak_rss()
-        with probe.recording():
-            record = lab.train(f"batch {batch}", config, data, model, hooks=[probe])
-        row = _row(record, probe, batch)
-        if cuda:
-            row["cuda_peak_bytes"] = max(0, torch.cuda.max_memory_allocated() - before)
-        row["rss_peak_bytes"] = _peak_rss()
+        record = lab.train(f"batch {batch} (timed)", timed, data, model)
+        row = _row(record, batch, steps)
+        if record.status == "ok":
+            _measure_memory(lab, row, data, model, timed, n_train)
         rows.append(row)
-        if record.status == "oom":
+        if row["status"] == "oom":
             break
     return analyse(rows, values, lab.device, n_train)
 
@@ -115,9 +121,12 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
 def _data_spec(values: dict[str, Any], seed: int) -> DataSpec:
     if values["model"] == "cnn":
         return DataSpec(name="digits", n_examples=DIGITS_IMAGES, seed=seed)
-    # Enough examples that the largest batch is one slice of the training set.
-    needed = max(*values["batch_sizes"], 2048)
-    return DataSpec(name="teacher", n_examples=math.ceil(needed / 0.8) + 1, seed=seed)
+    # A training set that is a multiple of the largest batch (so of every power-of-two batch
+    # below it): every timed update then has a full batch.
+    largest = max(values["batch_sizes"])
+    n_train = largest * math.ceil(2048 / largest)
+    total = n_train + VAL_EXAMPLES
+    return DataSpec(name="teacher", n_examples=total, val_fraction=VAL_EXAMPLES / total, seed=seed)
 
 
 def _model_spec(values: dict[str, Any]) -> ModelSpec:
@@ -125,37 +134,84 @@ def _model_spec(values: dict[str, Any]) -> ModelSpec:
 
 
 def plan(values: dict[str, Any]) -> list[PlannedRun]:
+    """Per batch: the timed windows (a warm-up window, then ``repeats``), then the untimed
+    memory pass."""
     data, model = _data_spec(values, 0), _model_spec(values)
-    return [
-        PlannedRun(batch, WARMUP + values["steps"], data, model, values["optimizer"], WARMUP)
-        for batch in sorted(values["batch_sizes"])
-    ]
+    steps, repeats = values["steps"], values["repeats"]
+    runs = []
+    for batch in sorted(values["batch_sizes"]):
+        runs.append(
+            PlannedRun(batch, steps * (repeats + 1), data, model, values["optimizer"], steps)
+        )
+        runs.append(PlannedRun(batch, MEMORY_UPDATES, data, model, values["optimizer"]))
+    return runs
 
 
-def _row(record: RunRecord, probe: Any, batch: int) -> dict[str, Any]:
+def _measure_memory(
+    lab: Lab,
+    row: dict[str, Any],
+    data: DataSpec,
+    model: ModelSpec,
+    timed: TrainConfig,
+    n_train: int,
+) -> None:
+    """The untimed memory pass: a few updates with the memory probes attached."""
+    from sims.probes import CudaPeakProbe, MemoryProbe
+    from sims.training import TrainHook
+
+    config = replace(
+        timed,
+        epochs=math.ceil(MEMORY_UPDATES / math.ceil(n_train / timed.batch_size)),
+        max_updates=MEMORY_UPDATES,
+        eval_every=0,
+    )
+    probe = MemoryProbe()
+    hooks: list[TrainHook] = [probe]
+    peaks = CudaPeakProbe() if lab.device == "cuda" else None
+    if peaks is not None:
+        hooks.append(peaks)
+    _reset_peak_rss()
+    with probe.recording():
+        record = lab.train(f"batch {timed.batch_size} (memory)", config, data, model, hooks=hooks)
+    if record.status != "ok":
+        row["status"], row["reason"] = record.status, record.summary.reason
+        return
+    row["tensor_bytes"] = probe.peak_total or None
+    row["activation_bytes"] = probe.peak_activations or None
+    if peaks is not None:
+        row["cuda_peak_bytes"] = peaks.train_peak
+        row["cuda_eval_peak_bytes"] = peaks.eval_peak
+    row["rss_peak_bytes"] = _peak_rss()
+
+
+def _row(record: RunRecord, batch: int, steps: int) -> dict[str, Any]:
     row: dict[str, Any] = {
         "batch_size": batch,
         "status": record.status,
         "examples_per_s": None,
         "ms_per_update": None,
-        "tensor_bytes": probe.peak_total or None,
-        "activation_bytes": probe.peak_activations or None,
+        "window_ms": [],
+        "tensor_bytes": None,
+        "activation_bytes": None,
         "cuda_peak_bytes": None,
+        "cuda_eval_peak_bytes": None,
         "rss_peak_bytes": None,
     }
     if record.status != "ok":
         row["reason"] = record.summary.reason
         return row
-    start = next((p for p in record.history if p.update >= WARMUP), None)
-    end = record.history[-1] if record.history else None
-    if start is None or end is None or end.update <= start.update:
-        return row
-    updates = end.update - start.update
-    seconds = end.seconds - start.seconds
-    examples = end.examples - start.examples
-    if seconds > 0:
-        row["ms_per_update"] = 1000 * seconds / updates
-        row["examples_per_s"] = examples / seconds
+    # Window boundaries: every ``steps`` updates; the first window is the warm-up.
+    bounds = [p for p in record.history if p.update % steps == 0 and p.update > 0]
+    ms, rates = [], []
+    for start, end in pairwise(bounds):
+        seconds = end.seconds - start.seconds
+        if seconds > 0:
+            ms.append(1000 * seconds / (end.update - start.update))
+            rates.append((end.examples - start.examples) / seconds)
+    if ms:
+        row["window_ms"] = ms
+        row["ms_per_update"] = statistics.median(ms)
+        row["examples_per_s"] = statistics.median(rates)
     return row
 
 
@@ -190,8 +246,9 @@ def analyse(
     fit = [r for r in rows if r["status"] == "ok"]
     what = "MLP on the teacher task" if values["model"] == "mlp" else "CNN on 8x8 digits"
     lines.append(
-        f"Measured on {device} ({what}, {values['steps']} timed updates per batch size after "
-        f"{WARMUP} warm-up updates)."
+        f"Measured on {device} ({what}): the median of {values['repeats']} timed windows of "
+        f"{values['steps']} updates per batch size, after a warm-up window; memory in a "
+        "separate, untimed pass."
     )
     saturation = None
     if measured:
@@ -245,6 +302,8 @@ def analyse(
         lines.append(
             "Peak CUDA memory allocated while training: "
             + ", ".join(f"{r['batch_size']}: {_mib(r['cuda_peak_bytes'])}" for r in cuda_rows)
+            + "; while evaluating 2,048 examples (no gradients): "
+            + ", ".join(f"{r['batch_size']}: {_mib(r['cuda_eval_peak_bytes'])}" for r in cuda_rows)
             + "."
         )
     elif device == "cpu":
@@ -374,5 +433,6 @@ register(
         check=check,
         order=70,
         plan_runs=plan,
+        deterministic=False,  # timed: let cuDNN pick its fastest kernels
     )
 )
