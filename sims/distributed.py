@@ -72,7 +72,7 @@ class WorkerRun:
 
     record: RunRecord | None = None
     weights: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)  # per rank
-    buffers: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
+    first: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)  # after update 1
     allreduce_seconds: float = 0.0  # rank 0's time inside the all-reduce calls
     allreduce_calls: int = 0
     allreduce_bytes: int = 0  # per call
@@ -154,10 +154,8 @@ class GradientAverager(TrainHook):
         self.seconds = 0.0
         self.calls = 0
         self.bytes = 0
-        self.model: nn.Module | None = None
 
     def after_backward(self, step: UpdateStep) -> None:
-        self.model = step.model
         grads = [p.grad for p in step.model.parameters() if p.requires_grad]
         if any(g is None for g in grads):
             raise RuntimeError("data-parallel training needs a gradient for every parameter")
@@ -189,6 +187,25 @@ class GradientAverager(TrainHook):
 
     def report(self) -> dict[str, float]:
         return {"allreduce_ms": 1000 * self.seconds / self.calls} if self.calls else {}
+
+
+class ModelKeeper(TrainHook):
+    """Keeps the model a run trains, to read its final weights, and a copy of the weights
+    after its first update (before training can amplify any difference)."""
+
+    def __init__(self) -> None:
+        self.model: nn.Module | None = None
+        self.first: dict[str, torch.Tensor] = {}
+
+    def after_backward(self, step: UpdateStep) -> None:
+        self.model = step.model
+        if step.update == 2:  # the optimizer has made exactly one step so far
+            self.first = self.weights()
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        if self.model is None:
+            return {}
+        return {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()}
 
 
 def _worker_main() -> None:
@@ -254,6 +271,7 @@ def _worker(inbox: IO[bytes], send: Callable[..., None]) -> None:
     for job in jobs.get():
         data = build_dataset(job.data).to(device)
         hook = GradientAverager(cancel.is_set)
+        keeper = ModelKeeper()
         record = train(
             data,
             job.model,
@@ -262,20 +280,17 @@ def _worker(inbox: IO[bytes], send: Callable[..., None]) -> None:
             label=job.label,
             emit=(lambda event: send("event", event)) if rank == 0 else None,
             cancel=hook.is_stopping,
-            hooks=[hook],
+            hooks=[hook, keeper],
             index=job.index,
             seed=job.seed,
         )
-        assert hook.model is not None
-        weights = {k: v.detach().cpu() for k, v in hook.model.named_parameters()}
-        buffers = {k: v.detach().cpu() for k, v in hook.model.named_buffers()}
         send(
             "finished",
             rank,
             job.label,
             record if rank == 0 else None,
-            weights,
-            buffers,
+            keeper.weights(),
+            keeper.first,
             (hook.seconds, hook.calls, hook.bytes),
         )
         if record.status == "cancelled":
@@ -441,9 +456,9 @@ class Workers:
             if kind == "event":
                 emit(message[1])
             elif kind == "finished":
-                _, rank, label, record, weights, buffers, (seconds, calls, size) = message
+                _, rank, label, record, weights, first, (seconds, calls, size) = message
                 run = runs[label]
-                run.weights[rank], run.buffers[rank] = weights, buffers
+                run.weights[rank], run.first[rank] = weights, first
                 if rank == 0:
                     run.record = record
                     run.allreduce_seconds, run.allreduce_calls = seconds, calls

@@ -99,7 +99,7 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
             epochs=epochs,
             lr=common.learning_rate(values, AUTO_LR),
             optimizer=values["optimizer"],
-            schedule=schedule,
+            schedule=schedule,  # type: ignore[arg-type]
             schedule_epochs=planned,
             decay_fraction=values["decay_fraction"],
             warmup_epochs=0.0 if schedule == "one-cycle" else values["warmup_epochs"],
