@@ -319,6 +319,7 @@ class Workers:
         self.errors: deque[str] = deque(maxlen=30)
         self.processes: list[subprocess.Popen[bytes]] = []
         self.lock = threading.Lock()
+        self.readers: list[threading.Thread] = []
 
     def __enter__(self) -> Workers:
         env = dict(os.environ)
@@ -352,7 +353,9 @@ class Workers:
                 (self._read_messages, process.stdout),
                 (self._read_errors, process.stderr),
             ):
-                threading.Thread(target=target, args=(rank, stream), daemon=True).start()
+                reader = threading.Thread(target=target, args=(rank, stream), daemon=True)
+                reader.start()
+                self.readers.append(reader)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -487,6 +490,12 @@ class Workers:
                 process.kill()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(0.5)
+        for reader in self.readers:  # they end at the end of their pipe
+            reader.join(0.5)
+        for process in self.processes:
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
 
 
 if __name__ == "__main__":
