@@ -236,8 +236,19 @@ def _worker(inbox: IO[bytes], send: Callable[..., None]) -> None:
     torch.set_num_threads(setup["threads"])
     timeout = timedelta(seconds=setup["timeout"])
     if rank == 0:
+        # Left to itself the store's server listens on every interface; hand it a socket
+        # bound to 127.0.0.1 (a free port chosen by the OS, so no race for it either).
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
         store = dist.TCPStore(
-            "127.0.0.1", 0, world, is_master=True, timeout=timeout, wait_for_workers=False
+            "127.0.0.1",
+            listener.getsockname()[1],
+            world,
+            is_master=True,
+            timeout=timeout,
+            wait_for_workers=False,
+            master_listen_fd=listener.fileno(),
         )
         send("port", store.port)
     else:

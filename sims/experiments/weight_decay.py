@@ -87,7 +87,7 @@ PARAMS: tuple[Param, ...] = (
         "independent of the LR, as in Loshchilov & Hutter's algorithm)",
         choices=("torch", "paper"),
     ),
-    Param("epochs", "int", 20, "passes over the training data for every cell", 1, 200),
+    Param("epochs", "int", 15, "passes over the training data for every cell", 1, 200),
     Param("batch_size", "int", 64, "examples per update", 1, 65536),
     Param(
         "schedule",
