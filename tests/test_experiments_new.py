@@ -150,6 +150,29 @@ def test_wsd_stopped_early_is_a_branch_of_the_full_run(schedules: ExperimentResu
     assert f"ended at validation loss {stopped['cosine']:.3f}" in " ".join(schedules.observations)
 
 
+def test_a_schedule_planned_for_fewer_epochs_stops_learning_when_it_ends() -> None:
+    result = run(
+        "lr-schedule",
+        {
+            "schedules": ["constant", "cosine"],
+            "epochs": 4,
+            "planned_epochs": 1,
+            "stopped_halfway": False,
+            "n_examples": 1000,
+            "hidden": 16,
+        },
+    )
+    cosine = result.run("cosine")
+    at_plan = cosine.point_at_epoch(1)
+    assert at_plan is not None and cosine.history[-1].lr == 0.0
+    assert cosine.history[-1].val_loss == at_plan.val_loss  # LR 0: the weights stay put
+    constant = result.run("constant")
+    early = constant.point_at_epoch(1)
+    assert early is not None and constant.history[-1].val_loss != early.val_loss
+    assert "cosine: validation loss" in " ".join(result.observations)
+    assert "the decay came too early" in " ".join(result.observations)
+
+
 # --- weight-decay ----------------------------------------------------------------------
 
 

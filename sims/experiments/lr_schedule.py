@@ -75,6 +75,16 @@ PARAMS: tuple[Param, ...] = (
         50.0,
     ),
     Param(
+        "planned_epochs",
+        "int",
+        0,
+        "the budget the schedules are planned for (0: epochs); fewer than epochs plants a "
+        "schedule that decays too early, like a scheduler planned in epochs but stepped per "
+        "update",
+        0,
+        200,
+    ),
+    Param(
         "stopped_halfway",
         "bool",
         True,
@@ -106,7 +116,11 @@ def run(lab: Lab, values: dict[str, Any]) -> Outcome:
             eval_every=max(1, per_epoch // EVALS_PER_EPOCH),
         )
 
-    full = [lab.train(NAMES[s], config(s, epochs), data, model).label for s in values["schedules"]]
+    planned = values["planned_epochs"] or None
+    full = [
+        lab.train(NAMES[s], config(s, epochs, planned), data, model).label
+        for s in values["schedules"]
+    ]
     stopped: list[str] = []
     if values["stopped_halfway"]:
         half = epochs // 2
@@ -156,6 +170,7 @@ def analyse(
             f"Lowest: {best}."
         )
         lines += _decay_lines(finished)
+    lines += _too_early(by_label, full, values)
     stopped_extra = _stopped(by_label, full, stopped, epochs)
     if stopped_extra is not None:
         lines += stopped_extra.pop("lines")
@@ -199,6 +214,34 @@ def _decay_lines(finished: dict[str, float | None]) -> list[str]:
             f"The decaying schedules ended within {spread:.3f} of each other, against a "
             f"gap of {gap:.3f} from constant to the best: {verdict}. Differences this small "
             "can flip with the seed."
+        )
+    return lines
+
+
+def _too_early(
+    by_label: dict[str, RunRecord], full: list[str], values: dict[str, Any]
+) -> list[str]:
+    planned, epochs = values["planned_epochs"], values["epochs"]
+    if not planned or planned >= epochs:
+        return []
+    lines = [
+        f"The schedules were planned for {common.epochs_word(planned)} but trained for "
+        f"{epochs}: after epoch {planned} the decaying ones sat at their lowest LR."
+    ]
+    for label in full:
+        run = by_label[label]
+        at_plan, last = run.point_at_epoch(planned), run.history[-1]
+        if label == NAMES["constant"] or at_plan is None or run.status != "ok":
+            continue
+        lines.append(
+            f"{label}: validation loss {at_plan.val_loss:.3f} at epoch {planned} and "
+            f"{last.val_loss:.3f} after epoch {epochs} (LR {last.lr:.2g}): the last "
+            f"{epochs - planned} epochs "
+            + (
+                "changed almost nothing; the decay came too early."
+                if abs(at_plan.val_loss - last.val_loss) < 0.02
+                else f"moved it by {last.val_loss - at_plan.val_loss:+.3f}."
+            )
         )
     return lines
 
