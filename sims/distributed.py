@@ -24,6 +24,7 @@ import contextlib
 import os
 import pickle
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -209,6 +210,9 @@ class ModelKeeper(TrainHook):
 
 
 def _worker_main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides (it cancels
+    # the run, which the workers then end together).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Messages go out on a private copy of stdout; anything else printed goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
