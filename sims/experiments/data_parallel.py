@@ -186,9 +186,10 @@ def analyse(
     """Observations, extras and charts from the comparisons (pure: no training)."""
     b = values["batch_size"]
     lines = common.failed_runs(runs)
-    where = "CPU processes" if backend == "gloo" else "GPUs, one per process"
+    where = "the CPU" if backend == "gloo" else "GPUs, one each"
+    processes = f"{k} worker process" + ("es" if k != 1 else "")
     lines.append(
-        f"{k} worker processes on {where} ({backend}), batch {b} each: every update "
+        f"{processes} on {where} ({backend}), batch {b} each: every update "
         f"averages their gradients, so the optimizer sees a global batch of {k * b:,}; the "
         f"reference is one process at batch {k * b:,}, same seed and batch order."
     )
@@ -208,7 +209,7 @@ def analyse(
             else "NOT equal: something differs beyond summation order"
         )
         lines.append(
-            f"Final weights, {k} workers vs 1 process: max |dW| = {plain['max_abs_dw']:.1e} "
+            f"Final weights, {processes} vs 1 process: max |dW| = {plain['max_abs_dw']:.1e} "
             f"(weights up to {plain['max_abs_w']:.2f}), {verdict}. The workers' own copies "
             f"differed by at most {plain['ranks_max_abs_dw']:.1e}: the all-reduce gives each "
             "the same average."
