@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from typing import Any
 
@@ -20,6 +21,10 @@ from sims.results import ExperimentResult
 from sims.runner import SimRunner
 
 NEW = ("lr-schedule", "weight-decay", "data-parallel")
+TWO_CORES = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else True
+needs_two_cores = pytest.mark.skipif(
+    not TWO_CORES, reason="data-parallel allows at most one worker per CPU core"
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -45,6 +50,7 @@ def chart(result: ExperimentResult, chart_id: str) -> dict[str, Any]:
     return found[0]
 
 
+@needs_two_cores
 def test_new_experiments_are_registered_with_documented_parameters() -> None:
     names = [e.name for e in list_experiments()]
     assert set(NEW) <= set(names)
@@ -58,6 +64,12 @@ def test_new_experiments_are_registered_with_documented_parameters() -> None:
     ]
     problems = check_params("data-parallel", {"workers": 4096})
     assert len(problems) == 1 and problems[0].startswith("workers: expected")
+    # 801 training examples in global batches of 2 x 50: the last one holds 1 example.
+    assert check_params("data-parallel", {"workers": 2, "batch_size": 50, "n_examples": 1001}) == [
+        "batch_size: the last batch of each epoch would hold 1 of the 801 training examples, "
+        "too few to split over 2 workers (need at least 4); change batch_size or n_examples; "
+        "got batch_size 50"
+    ]
 
 
 def test_adamw_matches_torch_optim_adamw() -> None:
@@ -230,6 +242,7 @@ def test_paper_decay_scale_makes_adamw_decay_independent_of_the_lr() -> None:
 SMALL_DP = {"workers": 2, "epochs": 2, "n_examples": 1000, "hidden": 32, "batch_size": 16}
 
 
+@needs_two_cores
 def test_two_workers_match_one_process_at_the_global_batch() -> None:
     events: list[SimEvent] = []
     result = run("data-parallel", SMALL_DP, on_event=events.append)
@@ -253,6 +266,7 @@ def test_two_workers_match_one_process_at_the_global_batch() -> None:
     assert f"{plain['allreduce_ms']:.2f} ms per update" in text
 
 
+@needs_two_cores
 def test_cancelling_data_parallel_stops_the_workers_promptly() -> None:
     seen: list[SimEvent] = []
 
@@ -271,6 +285,7 @@ def test_cancelling_data_parallel_stops_the_workers_promptly() -> None:
     assert time.monotonic() - began < 60
 
 
+@needs_two_cores
 def test_data_parallel_runs_inside_the_app_s_background_process() -> None:
     # The runner's child is a daemon process, which may not start multiprocessing children:
     # the workers must still start there.

@@ -320,6 +320,17 @@ def check(values: dict[str, Any]) -> list[str]:
             f"workers: expected at most {cores} (the CPU cores here; on CUDA, at most the "
             f"GPUs); got {k}"
         ]
+    # The last batch of an epoch is split too: every worker needs examples in it (two, for
+    # BatchNorm's statistics), or its loss is undefined.
+    n_train = common.data_spec(0, values).n_train
+    rest = n_train % (k * values["batch_size"])
+    need = 2 * k if values["batchnorm"] else k
+    if 0 < rest < need:
+        return [
+            f"batch_size: the last batch of each epoch would hold {rest} of the {n_train:,} "
+            f"training examples, too few to split over {k} workers (need at least {need}); "
+            f"change batch_size or n_examples; got batch_size {values['batch_size']}"
+        ]
     return []
 
 
