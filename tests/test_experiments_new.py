@@ -239,6 +239,23 @@ def test_paper_decay_scale_makes_adamw_decay_independent_of_the_lr() -> None:
 
 # --- data-parallel ---------------------------------------------------------------------
 
+
+def our_workers() -> list[int]:
+    """Worker processes this test process started that are still alive (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"sims.distributed" in command and parent == os.getpid():
+            found.append(int(entry))
+    return found
+
+
 SMALL_DP = {"workers": 2, "epochs": 2, "n_examples": 1000, "hidden": 32, "batch_size": 16}
 
 
@@ -283,6 +300,7 @@ def test_cancelling_data_parallel_stops_the_workers_promptly() -> None:
     assert result.status == "cancelled"
     assert result.runs[-1].status == "cancelled"
     assert time.monotonic() - began < 60
+    assert our_workers() == []  # none left behind
 
 
 @needs_two_cores
