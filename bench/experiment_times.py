@@ -5,8 +5,10 @@ the same session: a bare hand-written loop making 10,000 updates at batch 32.
 For each experiment it prints the wall time of the experiment itself and with process
 start-up (importing torch), how many runs and updates it made, and the RATIO of its time to
 the baseline's, which stays comparable across machines. Targets on 2 CPU cores:
-steps-to-target <= 60 s; every other default <= 30 s. Other processes on the machine inflate
-times: the load average is printed before and after each measurement; re-measure when quiet.
+steps-to-target <= 60 s; every other default <= 30 s. data-parallel's time includes starting
+its worker processes (each imports torch), which overlaps the single-process runs. Other
+processes on the machine inflate times: the load average is printed before and after each
+measurement; re-measure when quiet.
 
     python bench/experiment_times.py [NAME ...] [--repeats 1] [--threads N] [--json PATH]
 """

@@ -13,6 +13,9 @@ from typing import Any, Literal
 DatasetName = Literal["teacher", "spirals", "digits"]
 DATASETS: tuple[str, ...] = ("teacher", "spirals", "digits")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+# adamw is only offered where the experiment is about weight decay (weight-decay).
+ALL_OPTIMIZERS: tuple[str, ...] = (*OPTIMIZERS, "adamw")
+NORMS: tuple[str, ...] = ("none", "batch", "sync-batch")
 SCALING_RULES: tuple[str, ...] = ("none", "linear", "sqrt")
 MONITORS: tuple[str, ...] = ("val_loss", "val_acc")
 DIGITS_IMAGES = 1797  # size of the shipped digits set
@@ -59,11 +62,14 @@ class DataSpec:
 class ModelSpec:
     """``mlp``: ``depth`` hidden layers of ``hidden`` units with ReLU.
     ``cnn``: two 3x3 conv layers (16, 32 channels), 2x2 max-pool, a ``hidden``-unit layer;
-    image data (digits) only."""
+    image data (digits) only. ``norm`` (MLP only) puts a normalization after each hidden
+    linear layer: ``batch`` (BatchNorm: statistics of this process's batch) or
+    ``sync-batch`` (statistics over every data-parallel worker's batch)."""
 
     kind: Literal["mlp", "cnn"] = "mlp"
     hidden: int = 128
     depth: int = 1
+    norm: Literal["none", "batch", "sync-batch"] = "none"
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,14 @@ class TrainConfig:
     ``lr`` is the learning rate tuned for ``base_batch``; ``lr_scaling`` adapts it to
     ``batch_size`` (linear: times B/base, sqrt: times sqrt(B/base)). ``warmup_epochs`` ramps
     the LR up linearly from near zero. ``lr_end`` (if set) moves the LR geometrically from
-    the scaled ``lr`` to ``lr_end`` over the run (an LR range test).
+    the scaled ``lr`` to ``lr_end`` over the run (an LR range test). ``schedule`` (see
+    ``sims.schedules``) shapes the LR per update over ``schedule_epochs`` (default: the
+    run's ``epochs``; more than ``epochs`` = a run stopped before its planned end);
+    ``decay_fraction`` is the share of those updates that ``wsd`` spends decaying.
+
+    ``shard_count`` > 1 makes this run one data-parallel worker: ``batch_size`` is the global
+    batch, every process draws the same batches, and this one trains on part ``shard_rank``
+    of each (a hook averages the gradients across workers).
 
     ``max_updates`` caps the updates (0: none, only the evaluation of the untrained model;
     ``None``: ``epochs`` decide). Evaluations run at every epoch end and, if ``eval_every``
@@ -91,13 +104,18 @@ class TrainConfig:
     batch_size: int = 32
     epochs: int = 10
     lr: float = 0.05
-    optimizer: Literal["sgd", "adam"] = "sgd"
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     momentum: float = 0.9
     weight_decay: float = 0.0
     lr_scaling: Literal["none", "linear", "sqrt"] = "none"
     base_batch: int = 32
     warmup_epochs: float = 0.0
     lr_end: float | None = None
+    schedule: Literal["constant", "step", "cosine", "one-cycle", "wsd"] = "constant"
+    schedule_epochs: float | None = None
+    decay_fraction: float = 0.2
+    shard_rank: int = 0
+    shard_count: int = 1
     max_updates: int | None = None
     eval_every: int = 0
     patience: int = 0

@@ -10,12 +10,14 @@ from sims.datasets import Dataset
 
 
 class MLP(nn.Module):
-    def __init__(self, inputs: int, hidden: int, depth: int, classes: int) -> None:
+    def __init__(
+        self, inputs: int, hidden: int, depth: int, classes: int, norm: str = "none"
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         width = inputs
         for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            layers += [nn.Linear(width, hidden), *_norm(norm, hidden), nn.ReLU()]
             width = hidden
         layers.append(nn.Linear(width, classes))
         self.net = nn.Sequential(*layers)
@@ -50,6 +52,16 @@ class SmallCNN(nn.Module):
         return self.head(self.features(images))
 
 
+def _norm(kind: str, width: int) -> list[nn.Module]:
+    if kind == "batch":
+        return [nn.BatchNorm1d(width)]
+    if kind == "sync-batch":
+        from sims.distributed import SyncedBatchNorm
+
+        return [SyncedBatchNorm(width)]
+    return []
+
+
 def build_model(spec: ModelSpec, data: Dataset) -> nn.Module:
     """A freshly initialised model for ``data`` (seed torch's RNG first for repeatable
     weights)."""
@@ -57,7 +69,7 @@ def build_model(spec: ModelSpec, data: Dataset) -> nn.Module:
         if data.image_shape is None:
             raise ValueError(f"a CNN needs image data; {data.spec.name!r} is not images")
         return SmallCNN(data.image_shape, spec.hidden, data.classes)
-    return MLP(data.features, spec.hidden, spec.depth, data.classes)
+    return MLP(data.features, spec.hidden, spec.depth, data.classes, spec.norm)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -1,4 +1,4 @@
-"""SGD with momentum and Adam, with the same arithmetic as ``torch.optim`` (tests compare the
+"""SGD with momentum, Adam and AdamW, with the same arithmetic as ``torch.optim`` (tests compare the
 two), written with ``torch._foreach_*`` ops for small models.
 
 Why not ``torch.optim``: constructing any ``torch.optim.Optimizer`` imports
@@ -103,3 +103,30 @@ class Adam(Optimizer):
         torch._foreach_div_(denominators, correction2_sqrt)
         torch._foreach_add_(denominators, self.eps)
         torch._foreach_addcdiv_(weights, self.first, denominators, value=-self.lr / correction1)
+
+
+class AdamW(Adam):
+    """``torch.optim.AdamW``: Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+
+    The weights shrink by ``lr * weight_decay`` before the Adam step, outside the adaptive
+    denominator, so every weight decays at the same rate whatever its gradient history; L2
+    added to the gradient (:class:`Adam` with ``weight_decay``) is divided by that
+    denominator instead. As in torch, the shrink is multiplied by the current ``lr`` (the
+    paper multiplies it by the schedule factor only).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr, betas=betas, eps=eps)
+        self.decoupled_decay = weight_decay
+
+    def step(self) -> None:
+        if self.decoupled_decay:
+            torch._foreach_mul_(self.weights, 1 - self.lr * self.decoupled_decay)
+        super().step()

@@ -24,8 +24,9 @@ from sims.datasets import Dataset, _mix
 from sims.device import empty_cache, synchronize
 from sims.events import RunFinished, RunProgress, RunStarted, RunTick, SimEvent
 from sims.models import build_model
-from sims.optim import SGD, Adam, Optimizer
+from sims.optim import SGD, Adam, AdamW, Optimizer
 from sims.results import HistoryPoint, RunRecord, RunStatus, RunSummary
+from sims.schedules import lr_factor
 
 HEALTH_EVERY = 100  # updates between divergence checks that read one loss back
 TICK_SECONDS = 0.25  # at most this often a RunTick
@@ -142,7 +143,11 @@ class _TrainingRun:
         self.total = config.total_updates(self.n)
         self.lr = config.scaled_lr()
         self.warmup = round(config.warmup_epochs * self.per_epoch)
-        self.scheduled = self.warmup > 0 or config.lr_end is not None
+        planned = config.schedule_epochs if config.schedule_epochs is not None else config.epochs
+        self.planned = max(1, round(planned * self.per_epoch))
+        self.scheduled = (
+            self.warmup > 0 or config.lr_end is not None or config.schedule != "constant"
+        )
         self.history: list[HistoryPoint] = []
         self.losses: list[torch.Tensor] = []  # mini-batch mean losses since the last point
         self.loss_counts: list[int] = []  # and how many examples each batch had
@@ -163,6 +168,8 @@ class _TrainingRun:
         lr = self.lr
         if self.config.lr_end is not None:
             lr *= (self.config.lr_end / self.lr) ** (update / max(1, self.total - 1))
+        if self.config.schedule != "constant":
+            lr *= lr_factor(self.config.schedule, update, self.planned, self.config.decay_fraction)
         if update < self.warmup:
             lr *= (update + 1) / self.warmup
         return lr
@@ -225,6 +232,8 @@ class _TrainingRun:
         params = self.model.parameters()
         if self.config.optimizer == "adam":
             return Adam(params, lr=lr, weight_decay=self.config.weight_decay)
+        if self.config.optimizer == "adamw":
+            return AdamW(params, lr=lr, weight_decay=self.config.weight_decay)
         return SGD(
             params, lr=lr, momentum=self.config.momentum, weight_decay=self.config.weight_decay
         )
@@ -233,6 +242,7 @@ class _TrainingRun:
         config, model, optimizer = self.config, self.model, self.optimizer
         x_train, y_train = self.data.x_train, self.data.y_train
         cancel, hooks, batch, n = self.cancel, self.hooks, self.batch, self.n
+        rank, shards = config.shard_rank, config.shard_count
         eval_every = config.eval_every
         next_tick = time.perf_counter() + TICK_SECONDS
         self._evaluate(epoch=0.0)
@@ -250,6 +260,9 @@ class _TrainingRun:
                 if self.scheduled:
                     optimizer.lr = self.lr_at(self.update)
                 inputs, targets = xs[start : start + batch], ys[start : start + batch]
+                if shards > 1:  # a data-parallel worker: its part of the global batch
+                    inputs = inputs.tensor_split(shards)[rank]
+                    targets = targets.tensor_split(shards)[rank]
                 loss = F.cross_entropy(model(inputs), targets)
                 optimizer.zero_grad()
                 loss.backward()

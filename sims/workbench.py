@@ -68,6 +68,11 @@ class Lab:
             index=len(self.runs),
             seed=self.seed,
         )
+        return self.add_run(record)
+
+    def add_run(self, record: RunRecord) -> RunRecord:
+        """Keep a run's record (also one trained by data-parallel worker processes, whose
+        events were already streamed); raises :class:`Cancelled` if it was cancelled."""
         self.runs.append(record)
         if record.status == "cancelled":
             raise Cancelled
