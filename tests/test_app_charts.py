@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Static
 from textual_plotext.plot import Plot
 from tui_support import make_app, running
 
-from quizapp.tui.messages import SimulationEvents
 from quizapp.tui.screens.simulation import SimulationScreen
 from quizapp.tui.widgets.metric_chart import MetricChart
 from quizapp.tui.widgets.runs_table import RunsTable
@@ -162,7 +161,7 @@ async def test_live_values_of_1e8_inf_and_nan_never_reach_plotext(
             for update, loss in enumerate(losses):
                 acc = 0.5 if math.isfinite(loss) else math.nan
                 events.append(RunProgress(**vars(point(update * 10, loss, acc)), label=label))
-        screen.post_message(SimulationEvents(events))
+        screen.post_message(SimulationScreen.EventsArrived(events))
         await pilot.pause()
         await pilot.press("f3", "x")  # the charts, redrawn at once (x-axis: update)
         await pilot.pause()
@@ -201,11 +200,13 @@ async def test_a_run_that_restored_its_best_epoch_shows_that_epochs_numbers(
         label = finished.label
         events: list[Any] = [RunStarted(label, 0, {}, "cpu", 10, 50, 160, 40)]
         events += [RunProgress(**vars(p), label=label) for p in history]
-        screen.post_message(SimulationEvents(events))
+        screen.post_message(SimulationScreen.EventsArrived(events))
         await pilot.pause()
         table = screen.query_one(RunsTable)
         assert "77.2%" in cell_texts(table, label)  # live: the latest evaluation
-        screen.post_message(SimulationEvents([RunFinished(label, "ok", summary, finished)]))
+        screen.post_message(
+            SimulationScreen.EventsArrived([RunFinished(label, "ok", summary, finished)])
+        )
         await pilot.pause()
         row = cell_texts(table, label)
         assert "93.9%" in row and "77.2%" not in row

@@ -227,7 +227,7 @@ async def test_arrowing_through_experiments_then_a_grid_search_shows_its_heat_ma
 
 
 async def test_run_labels_are_shown_whole(tmp_path: Path) -> None:
-    from quizapp.tui.messages import SimulationEvents
+    from quizapp.tui.screens.simulation import SimulationScreen
     from sims.events import RunStarted
 
     app = make_app(tmp_path)
@@ -237,7 +237,9 @@ async def test_run_labels_are_shown_whole(tmp_path: Path) -> None:
         screen = app.screen
         labels = ["batch 1024", "batch 16, LR 0.001", "batch 16, LR 0.01", "batch 16, LR 0.1"]
         screen.post_message(
-            SimulationEvents([RunStarted(label, 0, {}, "cpu", 1, 1, 1, 1) for label in labels])
+            SimulationScreen.EventsArrived(
+                [RunStarted(label, 0, {}, "cpu", 1, 1, 1, 1) for label in labels]
+            )
         )
         await pilot.press("f3")
         await pilot.pause()

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from quizapp.services.clock import utc_now
 from quizapp.store.paths import data_home
-from quizapp.tui.messages import StoreChanged
 
 if TYPE_CHECKING:
     from questions.loader import Library
@@ -45,6 +45,10 @@ def _command_provider() -> type:
     from quizapp.tui.palette import QuizCommands
 
     return QuizCommands
+
+
+class DataReady(Message):
+    """Sent to the screen showing when the decks are loaded and the store is open."""
 
 
 class QuizApp(App[int]):
@@ -149,7 +153,7 @@ class QuizApp(App[int]):
         self._open_store()
         self.data_ready.set()
         self._tell_startup_notices()
-        self.screen.post_message(StoreChanged())
+        self.screen.post_message(DataReady())
         self._welcome_once()
         self.screen.call_after_refresh(freeze_startup_objects)
         pending, self._pending_actions = self._pending_actions, []

@@ -13,14 +13,13 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from quizapp.domain.wording import plural
-from quizapp.tui.messages import StoreChanged
 from quizapp.tui.widgets.deck_problems import DeckProblems
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 
 if TYPE_CHECKING:
     from quizapp.services.review import InterviewReadiness
     from quizapp.store import DayCount, SimRun, Summary
-    from quizapp.tui.app import QuizApp
+    from quizapp.tui.app import DataReady, QuizApp
 
 
 class HomeScreen(Screen[None]):
@@ -86,7 +85,7 @@ class HomeScreen(Screen[None]):
         if self.quiz.data_ready.is_set():
             self.refresh_data()
 
-    def on_store_changed(self, message: StoreChanged) -> None:
+    def on_data_ready(self, message: DataReady) -> None:
         self.refresh_data()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -25,7 +25,6 @@ from quizapp.services.mock_interview import (
     numeric_right,
     start_interview,
 )
-from quizapp.tui.messages import StoreChanged
 from quizapp.tui.widgets.interview_clock import InterviewClock
 from quizapp.tui.widgets.rubric_checklist import RubricChecklist
 
@@ -356,8 +355,6 @@ class InterviewScreen(Screen[None]):
         self.phase = "report"
         self._apply_phase()
         self.query_one("#report-phase").focus()
-        if self.saved:
-            self.post_message(StoreChanged())
 
     # --- keys -----------------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from quizapp.domain.grading import (
 )
 from quizapp.domain.limits import MAX_ANSWER_CHARS
 from quizapp.domain.wording import difficulty_dots, humanize_delta
-from quizapp.tui.messages import RatingChosen, RubricChanged
 from quizapp.tui.widgets.answer_box import AnswerBox
 from quizapp.tui.widgets.answer_timer import AnswerTimer, format_duration
 from quizapp.tui.widgets.rating_bar import RatingBar
@@ -378,8 +377,8 @@ class ReviewScreen(Screen[None]):
             )
         )
 
-    @on(RubricChanged)
-    def _rubric_changed(self, event: RubricChanged) -> None:
+    @on(RubricChecklist.Changed)
+    def _rubric_changed(self, event: RubricChecklist.Changed) -> None:
         question = self.question
         if question is None or self.phase != "revealed" or question.kind == QuestionKind.NUMERIC:
             return
@@ -409,8 +408,8 @@ class ReviewScreen(Screen[None]):
         self.query_one(RatingBar).chosen = chosen
         self.draft.rating = chosen
 
-    @on(RatingChosen)
-    def _rating_clicked(self, event: RatingChosen) -> None:
+    @on(RatingBar.Chosen)
+    def _rating_clicked(self, event: RatingBar.Chosen) -> None:
         self.action_choose(event.rating.name)
         if event.accept:
             self.action_accept()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -38,7 +39,6 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from questions.model import Question
-from quizapp.tui.messages import ParamsChanged, SimulationEvents
 from quizapp.tui.widgets.metric_chart import X_AXES, MetricChart
 from quizapp.tui.widgets.param_form import ParamForm
 from quizapp.tui.widgets.runs_table import RunsTable
@@ -58,6 +58,16 @@ HISTORY_LIMIT = 100
 
 class SimulationScreen(Screen[None]):
     """Set up, run, watch, and revisit simulations."""
+
+    class EventsArrived(Message):
+        """A batch of runner events gathered over ~0.1 s by the worker that reads the runner.
+
+        Batching is what keeps a fast training loop from flooding the UI: the screen applies
+        the whole batch and redraws its charts once."""
+
+        def __init__(self, events: Sequence[Any]) -> None:
+            super().__init__()
+            self.events = list(events)
 
     CSS_PATH = "../styles/simulation.tcss"
     AUTO_FOCUS = None
@@ -276,8 +286,8 @@ class SimulationScreen(Screen[None]):
         self.query_one("#setup-right", VerticalScroll).scroll_home(animate=False)
         self._update_title()
 
-    @on(ParamsChanged)
-    def _params_changed(self, event: ParamsChanged) -> None:
+    @on(ParamForm.Changed)
+    def _params_changed(self, event: ParamForm.Changed) -> None:
         self.query_one("#run", Button).disabled = not event.valid
 
     @on(Button.Pressed, "#run")
@@ -346,11 +356,11 @@ class SimulationScreen(Screen[None]):
                 if event is not None:
                     batch.append(event)
                 if batch and (runner.finished or time.monotonic() - last_post >= BATCH_SECONDS):
-                    self.post_message(SimulationEvents(batch))
+                    self.post_message(self.EventsArrived(batch))
                     batch = []
                     last_post = time.monotonic()
             if batch:
-                self.post_message(SimulationEvents(batch))
+                self.post_message(self.EventsArrived(batch))
         finally:
             runner.close()
 
@@ -381,8 +391,8 @@ class SimulationScreen(Screen[None]):
             self._finish_run("cancelled", {"reason": "cancelled before any result"})
             self._load_history()
 
-    @on(SimulationEvents)
-    def _apply_events(self, message: SimulationEvents) -> None:
+    @on(EventsArrived)
+    def _apply_events(self, message: EventsArrived) -> None:
         from sims.events import (
             ExperimentFinished,
             ExperimentStarted,

@@ -11,9 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import DescendantFocus
+from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
-
-from quizapp.tui.messages import ParamsChanged
 
 if TYPE_CHECKING:
     from sims.params import Param
@@ -43,6 +42,18 @@ def _choice_options(param: Param) -> list[tuple[Text, Any]] | None:
 
 class ParamForm(Vertical):
     """One row per parameter; problems are listed under the form as the user types."""
+
+    class Changed(Message):
+        """The form changed; ``valid`` tells whether it can be run as it stands."""
+
+        def __init__(self, form: ParamForm, valid: bool) -> None:
+            super().__init__()
+            self.form = form
+            self.valid = valid
+
+        @property
+        def control(self) -> ParamForm:
+            return self.form
 
     def __init__(
         self,
@@ -128,7 +139,7 @@ class ParamForm(Vertical):
         panel = self.query_one("#param-problems", Static)
         panel.update(Content("\n").join(Content(p) for p in problems))
         panel.display = bool(problems)
-        self.post_message(ParamsChanged(self, not problems))
+        self.post_message(self.Changed(self, not problems))
         return problems
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:

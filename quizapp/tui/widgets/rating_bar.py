@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.events import Click
+from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Static
 
 from quizapp.domain.grading import Rating
 from quizapp.domain.wording import short_interval
-from quizapp.tui.messages import RatingChosen
 
 RATING_HINTS = {
     Rating.AGAIN: "forgot: see it again soon",
@@ -33,11 +34,20 @@ class RatingChoice(Static):
 
     def on_click(self, event: Click) -> None:
         event.stop()
-        self.post_message(RatingChosen(self, self.rating, accept=event.chain >= 2))
+        self.post_message(RatingBar.Chosen(self, self.rating, accept=event.chain >= 2))
 
 
 class RatingBar(Horizontal):
     """Again / Hard / Good / Easy; the suggested rating is marked, the chosen one highlighted."""
+
+    class Chosen(Message):
+        """A rating was clicked; ``accept`` when it was a double click."""
+
+        def __init__(self, choice: Widget, rating: Rating, accept: bool = False) -> None:
+            super().__init__()
+            self.choice = choice
+            self.rating = rating
+            self.accept = accept
 
     suggested: reactive[Rating | None] = reactive(None)
     chosen: reactive[Rating | None] = reactive(None)

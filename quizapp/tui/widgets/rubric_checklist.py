@@ -7,17 +7,29 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from questions.model import RubricPoint
-from quizapp.tui.messages import RubricChanged
 
 MAX_KEYED_POINTS = 9
 
 
 class RubricChecklist(Widget, can_focus=True):
     """Rubric points with a tick box each; number keys toggle, must-have points are marked."""
+
+    class Changed(Message):
+        """The user ticked or unticked a point; ``met`` holds the indexes now ticked."""
+
+        def __init__(self, checklist: RubricChecklist, met: frozenset[int]) -> None:
+            super().__init__()
+            self.checklist = checklist
+            self.met = met
+
+        @property
+        def control(self) -> RubricChecklist:
+            return self.checklist
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
@@ -70,7 +82,7 @@ class RubricChecklist(Widget, can_focus=True):
         return Content("\n").join(lines)
 
     def watch_met(self) -> None:
-        self.post_message(RubricChanged(self, self.met))
+        self.post_message(self.Changed(self, self.met))
 
     def on_focus(self) -> None:
         self.refresh()
