@@ -224,7 +224,9 @@ class _TrainingRun:
         self.losses.clear()
         self.loss_counts.clear()
         self.best_state = None
-        self.model.zero_grad(set_to_none=True)
+        model = getattr(self, "model", None)  # None when building the model itself failed
+        if model is not None:
+            model.zero_grad(set_to_none=True)
         self.optimizer = SGD([], lr=0.0)  # drops momentum buffers / Adam moments
 
     def _optimizer(self) -> Optimizer:
