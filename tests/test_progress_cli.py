@@ -208,7 +208,7 @@ def test_doctor_repair_fixes_inconsistent_records(tmp_path: Path, capsys) -> Non
 def test_settings_show_change_and_refuse_out_of_range(tmp_path: Path, capsys) -> None:
     home = str(tmp_path / "h")
     code, out, _ = run(capsys, "--home", home, "settings")
-    assert code == 0 and "Desired retention 0.90; 10 new question(s) per day" in out
+    assert code == 0 and "Desired retention 0.90; 10 new questions per day" in out
     code, out, _ = run(
         capsys, "--home", home, "settings", "--retention", "0.85", "--new-per-day", "4"
     )

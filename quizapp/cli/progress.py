@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quizapp.cli.output import console, safe_text, strict_json
 from quizapp.domain.calendar import SHADES, heat_level, month_labels
 from quizapp.domain.wording import plural
 
@@ -136,29 +136,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 # --- shared ------------------------------------------------------------------------------
 
 
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False, stderr=stderr)
-
-
 def _fail(message: str) -> int:
-    from rich.text import Text
-
-    _console(stderr=True).print(Text(message, style="red"), soft_wrap=True)
+    # Store errors may quote an imported file's content.
+    console(stderr=True).print(safe_text(message, style="red"), soft_wrap=True)
     return 1
+
+
+def _say(message: str) -> None:
+    """A line that names paths or file content: printed literally, never as markup."""
+    console().print(safe_text(message), soft_wrap=True)
 
 
 def _open(args: argparse.Namespace) -> Store:
     """Open the store, showing its notices (e.g. a damaged file moved aside) on stderr."""
-    from rich.text import Text
-
     from quizapp.store import Store
     from quizapp.store.paths import data_home
 
     store = Store.open(data_home(args.home))
     for notice in store.notices:
-        _console(stderr=True).print(Text(notice, style="yellow"), soft_wrap=True)
+        console(stderr=True).print(safe_text(notice, style="yellow"), soft_wrap=True)
     return store
 
 
@@ -201,9 +197,9 @@ def show_stats(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     report["deck_problems"] = len(library.errors)
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(strict_json(report))
     else:
-        render_stats(report, _console())
+        render_stats(report, console())
     return 0
 
 
@@ -348,12 +344,13 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
     from quizapp.store import DayCount
 
     totals, due, streak = report["totals"], report["due"], report["streak"]
-    out.print(Text(f"Progress in {report['database']}", style="bold"))
+    out.print(safe_text(f"Progress in {report['database']}", style="bold"))
     if totals["attempts"] == 0:
         out.print(
             Text(
                 "No answers recorded yet. Start the app with `quizapp` and review a few "
-                f"questions; {due['new_remaining_today']} new question(s) are waiting today.",
+                f"questions; {plural(due['new_remaining_today'], 'new question')} "
+                f"{'is' if due['new_remaining_today'] == 1 else 'are'} waiting today.",
             ),
             soft_wrap=True,
         )
@@ -372,7 +369,9 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
     overview.add_row("Reviews today", str(report["reviews_today"]))
     today_note = "" if streak["reviewed_today"] or not streak["current"] else " (review today!)"
     overview.add_row(
-        "Streak", f"{plural(streak['current'], 'day')}{today_note}; longest {streak['longest']}"
+        "Streak",
+        f"{plural(streak['current'], 'day')}{today_note}; "
+        f"longest {plural(streak['longest'], 'day')}",
     )
     overview.add_row(
         "All time",
@@ -413,7 +412,7 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
         mastery.add_column("Recall now", justify="right")
         for m in report["mastery"]:
             mastery.add_row(
-                Text(m["topic"]),
+                safe_text(m["topic"]),
                 f"{m['seen']}/{m['questions']}",
                 _pct(m["mastery"]),
                 _bar(m["mastery"]),
@@ -436,11 +435,11 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
         missed.add_column("Point")
         missed.add_column("Missed", justify="right")
         for m in report["most_missed"]:
-            point = Text(m["point"])
+            point = safe_text(m["point"])
             if m["must_have"]:
                 point.append(" (must have)", style="yellow")
             missed.add_row(
-                Text(m["question_id"]),
+                safe_text(m["question_id"]),
                 point,
                 f"{m['missed']}/{m['shown']} ({_pct(m['miss_rate'])})",
             )
@@ -460,17 +459,18 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
             local = started.astimezone(tz) if tz else started.astimezone()
             runs.add_row(
                 local.strftime("%Y-%m-%d %H:%M"),
-                Text(r["experiment"]),
-                Text(r["status"], style="green" if r["status"] == "ok" else "yellow"),
-                Text(r["device"]),
-                Text(r["question_id"] or "–"),
+                safe_text(r["experiment"]),
+                safe_text(r["status"], style="green" if r["status"] == "ok" else "yellow"),
+                safe_text(r["device"]),
+                safe_text(r["question_id"] or "–"),
                 "–" if r["seconds"] is None else f"{r['seconds']:.0f}",
             )
         out.print(runs)
     if report.get("deck_problems"):
         out.print(
             Text(
-                f"{report['deck_problems']} problem(s) in the decks; run `quizapp deck validate`.",
+                f"{plural(report['deck_problems'], 'problem')} in the decks; "
+                "run `quizapp deck validate`.",
                 style="yellow",
             )
         )
@@ -486,8 +486,7 @@ def export_progress(args: argparse.Namespace) -> int:
     try:
         with _open(args) as store:
             if args.file == "-":
-                json.dump(store.export_data(now), sys.stdout, ensure_ascii=False, indent=1)
-                sys.stdout.write("\n")
+                sys.stdout.write(strict_json(store.export_data(now), indent=1) + "\n")
                 return 0
             path = Path(args.file).expanduser()
             if path.exists() and not args.force:
@@ -497,7 +496,7 @@ def export_progress(args: argparse.Namespace) -> int:
             counts = store.export_file(path, now)
     except StoreError as exc:
         return _fail(str(exc))
-    _console().print(
+    _say(
         f"Exported {plural(counts['attempts'], 'attempt')}, "
         f"{plural(counts['cards'], 'schedule')}, {plural(counts['review_log'], 'review')} and "
         f"{plural(counts['sim_runs'], 'simulation run')} to {path}."
@@ -511,34 +510,32 @@ def import_progress(args: argparse.Namespace) -> int:
     path = Path(args.file).expanduser()
     if not path.is_file():
         return _fail(f"{path}: no such file.")
-    out = _console()
     try:
         with _open(args) as store:
             if not args.no_backup and store.totals().attempts:
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 saved = store.backup(store.home / "backups" / f"before-import-{stamp}.db")
-                out.print(f"Backed up the database to {saved} first.", soft_wrap=True)
+                _say(f"Backed up the database to {saved} first.")
             report = store.import_file(path)
     except StoreError as exc:
         return _fail(str(exc))
     if not report.added_anything:
-        out.print(
+        _say(
             f"Nothing new in {path}: its {plural(report.attempts_present, 'attempt')} and "
             f"{plural(report.sim_runs_present, 'simulation run')} are already here."
         )
         return 0
-    out.print(
+    _say(
         f"Imported {plural(report.attempts_added, 'attempt')} "
         f"({report.attempts_present} already here), "
         f"{plural(report.sim_runs_added, 'simulation run')} and "
         f"{plural(report.settings_added, 'setting')} from "
-        f"{path}.",
-        soft_wrap=True,
+        f"{path}."
     )
     if report.cards_replayed:
-        out.print(
-            f"Rebuilt the schedule of {report.cards_replayed} question(s) from their merged "
-            "reviews."
+        _say(
+            f"Rebuilt the schedule of {plural(report.cards_replayed, 'question')} from their "
+            "merged reviews."
         )
     return 0
 
@@ -558,11 +555,10 @@ def backup_progress(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _fail(str(exc))
     size = saved.stat().st_size
-    _console().print(
+    _say(
         f"Backed up {plural(attempts, 'attempt')} to {saved} "
         f"({size / 1024:.0f} KiB, integrity checked). "
-        f"Restore by copying it over {store.path} while quizapp is closed.",
-        soft_wrap=True,
+        f"Restore by copying it over {store.path} while quizapp is closed."
     )
     return 0
 
@@ -581,9 +577,9 @@ def change_settings(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _fail(str(exc))
     changed = args.retention is not None or args.new_per_day is not None
-    _console().print(
+    _say(
         f"{'Saved. ' if changed else ''}Desired retention {current.desired_retention:.2f}; "
-        f"{current.new_per_day} new question(s) per day."
+        f"{plural(current.new_per_day, 'new question')} per day."
     )
     return 0
 
@@ -600,7 +596,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     from quizapp.store import SCHEMA_VERSION, StoreError, repair
     from quizapp.store.paths import data_home, database_path
 
-    out = _console()
+    out = console()
     problems = 0
 
     def line(ok: bool | None, text: str) -> None:
@@ -608,9 +604,8 @@ def run_doctor(args: argparse.Namespace) -> int:
         mark, style = {True: ("✓", "green"), False: ("✗", "red"), None: ("•", "yellow")}[ok]
         if ok is False:
             problems += 1
-        row = Text(f"{mark} ", style=style)
-        row.append(text)
-        out.print(row, soft_wrap=True)
+        # Notices and orphaned question ids come from the database (perhaps an import).
+        out.print(Text.assemble((f"{mark} ", style), safe_text(text)), soft_wrap=True)
 
     home = data_home(args.home)
     path = database_path(home)
@@ -662,11 +657,11 @@ def run_doctor(args: argparse.Namespace) -> int:
         stale = [r for r in store.stale_sim_runs() if datetime.now(UTC) - r.started > STALE_RUN_AGE]
         if stale and args.repair:
             marked = store.mark_interrupted_runs(datetime.now(UTC) - STALE_RUN_AGE)
-            line(None, f"Marked {marked} abandoned simulation run(s) as interrupted")
+            line(None, f"Marked {plural(marked, 'abandoned simulation run')} as interrupted")
         elif stale:
             line(
                 None,
-                f"{len(stale)} simulation run(s) still marked running after "
+                f"{plural(len(stale), 'simulation run')} still marked running after "
                 f"{STALE_RUN_AGE.total_seconds() / 3600:.0f} h (the program was probably "
                 "closed); `quizapp doctor --repair` marks them interrupted",
             )
@@ -678,13 +673,16 @@ def run_doctor(args: argparse.Namespace) -> int:
             shown = ", ".join(orphans[:5]) + (" …" if len(orphans) > 5 else "")
             line(
                 None,
-                f"{len(orphans)} question(s) with history are not in any deck now "
+                f"{plural(len(orphans), 'question')} with history "
+                f"{'is' if len(orphans) == 1 else 'are'} not in any deck now "
                 f"({shown}); their history is kept",
             )
         if library.errors:
             # Deck problems are for the deck's author to fix; they never touch your data.
             line(
-                None, f"{len(library.errors)} problem(s) in the decks; see `quizapp deck validate`"
+                None,
+                f"{plural(len(library.errors), 'problem')} in the decks; "
+                "see `quizapp deck validate`",
             )
         else:
             line(True, f"Decks: {len(library.questions)} questions load without problems")
@@ -693,7 +691,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     if kept:
         line(None, f"Damaged databases kept aside: {', '.join(str(p) for p in kept)}")
     if problems:
-        out.print(Text(f"{problems} problem(s) found.", style="red"))
+        out.print(Text(f"{plural(problems, 'problem')} found.", style="red"))
         return 1
     out.print(Text("All good.", style="green"))
     return 0
