@@ -171,7 +171,8 @@ def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl
         err.print(Text("Stopped with Ctrl-C before training started.", style="yellow"))
         return EXIT_INTERRUPTED
     out = console(stderr=args.json == "-")
-    err.print(Text.assemble((experiment.title, "bold"), f" on {where}, seed {args.seed}"))
+    header = Text.assemble((experiment.title, "bold"), f" on {where}, seed {args.seed}")
+    err.print(header, soft_wrap=True)
 
     started = datetime.now(UTC)
     with progress_for(err) as progress:
