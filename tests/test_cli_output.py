@@ -110,13 +110,20 @@ def test_json_outputs_are_strict_after_a_diverged_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home = ["--home", str(tmp_path)]
-    diverging = ["--set", "batch_sizes=16", "--set", "epochs=1", "--set", "n_examples=400"]
+    diverging = ["--set", "batch_sizes=16,128", "--set", "epochs=1", "--set", "n_examples=400"]
     assert (
         main([*home, "sim", "run", "batch-size-sweep", *diverging, "--set", "lr=80", "--json", "-"])
         == 0
     )
-    result = strict(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    result = strict(captured.out)
     assert result["runs"][0]["status"] == "diverged"
+    table = captured.err.split("Batch size sweep: updates, noise and speed (")[1]
+    table = table.split("Observations")[0]
+    rows = [line.split() for line in table.splitlines() if line.strip().startswith("batch")]
+    assert [row[-2] for row in rows] == ["diverged", "diverged"], table  # the val loss column
+    assert "all diverged" in table
+    assert "nan" not in table.lower() and "inf" not in table, table
     assert result["runs"][0]["summary"]["final_val_loss"] is None
     # A run an older version of the app saved with a bare NaN in its summary.
     with Store.open(tmp_path) as store:

@@ -231,3 +231,19 @@ def test_quizapp_home_is_used_and_home_option_beats_it(
     report = json.loads(run(capsys, "stats", "--json", "--home", str(flag_home))[1])
     assert report["database"] == str(flag_home / "progress.db")
     assert report["totals"]["attempts"] == 0
+
+
+def test_stats_wording_for_none_one_and_many_answers(tmp_path: Path, capsys) -> None:
+    code, out, _ = run(capsys, "--home", str(tmp_path / "none"), "stats", "--tz", "UTC")
+    text = " ".join(out.split())
+    assert code == 0 and "10 new questions are waiting today" in text
+    assert "0 days; longest 0 days" in text and "0 answers on 0 questions" in text
+    populate(tmp_path / "one", days=1)
+    code, out, _ = run(capsys, "--home", str(tmp_path / "one"), "stats", "--tz", "UTC")
+    text = " ".join(out.split())
+    assert "1 day; longest 1 day" in text and "1 answer on 1 question" in text
+    assert "busiest day: 1 review)" in text and "1 simulation run" in text
+    populate(tmp_path / "many", days=5)
+    code, out, _ = run(capsys, "--home", str(tmp_path / "many"), "stats", "--tz", "UTC")
+    text = " ".join(out.split())
+    assert "5 days; longest 5 days" in text and "5 answers on 2 questions" in text
