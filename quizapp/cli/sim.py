@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 EXIT_BAD_INPUT = 2
+MAX_SEED = 2**63 - 1  # the progress database stores it as a signed 64-bit integer
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -63,7 +64,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="set a parameter; lists are comma-separated (batch_sizes=16,64,256); repeatable",
     )
     run.add_argument("--device", choices=DEVICES, default="auto", help="default: auto")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--seed", type=int, default=0, help="random seed, 0 to 2**63 - 1 (default 0)")
     run.add_argument(
         "--json",
         metavar="PATH",
@@ -138,6 +139,8 @@ def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl
         err.print(safe_text(f"quizapp sim run: {message}", style="red"), soft_wrap=True)
         return EXIT_BAD_INPUT
 
+    if not 0 <= args.seed <= MAX_SEED:
+        return bad(f"--seed {args.seed}: expected an integer from 0 to {MAX_SEED:,}")
     try:
         experiment = get_experiment(args.name)
     except ParamError as error:
