@@ -111,8 +111,8 @@ def test_export_then_import_elsewhere_gives_the_same_stats_and_repeats_add_nothi
     code, out, _ = run(capsys, "--home", str(target), "import", str(dump))
     assert code == 0 and "Imported 5 attempts" in out
     code, out, _ = run(capsys, "--home", str(target), "import", str(dump))
-    assert code == 0 and "Nothing new" in out
-    assert list((target / "backups").glob("before-import-*.db"))  # taken before merging
+    assert code == 0 and "Nothing new" in out and "Backed up" not in out
+    assert not list(target.glob("backups/before-import-*.db")), "no backup when nothing is new"
 
     def stats(home: Path) -> dict:
         return json.loads(run(capsys, "--home", str(home), "stats", "--json", "--tz", "UTC")[1])
@@ -247,3 +247,14 @@ def test_stats_wording_for_none_one_and_many_answers(tmp_path: Path, capsys) -> 
     code, out, _ = run(capsys, "--home", str(tmp_path / "many"), "stats", "--tz", "UTC")
     text = " ".join(out.split())
     assert "5 days; longest 5 days" in text and "5 answers on 2 questions" in text
+
+
+def test_an_import_that_adds_records_keeps_a_backup_taken_before(tmp_path: Path, capsys) -> None:
+    mine, other, dump = tmp_path / "mine", tmp_path / "other", tmp_path / "other.json"
+    populate(mine, days=2)
+    populate(other, days=3)
+    assert run(capsys, "--home", str(other), "export", str(dump))[0] == 0
+    code, out, _ = run(capsys, "--home", str(mine), "import", str(dump))
+    assert code == 0 and "Imported 3 attempts" in out
+    backups = list(mine.glob("backups/before-import-*.db"))
+    assert len(backups) == 1 and f"Backed up the database to {backups[0]} first." in out

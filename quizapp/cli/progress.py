@@ -510,21 +510,27 @@ def import_progress(args: argparse.Namespace) -> int:
     path = Path(args.file).expanduser()
     if not path.is_file():
         return _fail(f"{path}: no such file.")
+    saved: Path | None = None
     try:
         with _open(args) as store:
             if not args.no_backup and store.totals().attempts:
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 saved = store.backup(store.home / "backups" / f"before-import-{stamp}.db")
-                _say(f"Backed up the database to {saved} first.")
             report = store.import_file(path)
     except StoreError as exc:
+        if saved is not None:
+            _say(f"Backed up the database to {saved} first.")
         return _fail(str(exc))
     if not report.added_anything:
+        if saved is not None:  # the database is as it was: a backup of it is clutter
+            saved.unlink(missing_ok=True)
         _say(
             f"Nothing new in {path}: its {plural(report.attempts_present, 'attempt')} and "
             f"{plural(report.sim_runs_present, 'simulation run')} are already here."
         )
         return 0
+    if saved is not None:
+        _say(f"Backed up the database to {saved} first.")
     _say(
         f"Imported {plural(report.attempts_added, 'attempt')} "
         f"({report.attempts_present} already here), "
