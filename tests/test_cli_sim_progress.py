@@ -139,3 +139,19 @@ def test_a_second_ctrl_c_quits_with_130_and_leaves_no_process(tmp_path: Path, se
     assert child.returncode == 130, err
     assert "Traceback" not in err
     assert processes_in_group(child.pid) == []
+
+
+def test_the_last_progress_line_agrees_with_the_results_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(tmp_path), "sim", "run", "epochs", "--set", "epochs=6", "--no-save"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    last = [line for line in captured.err.splitlines() if line.startswith(f"{LABEL}: ")][-1]
+    ended = re.search(r"ok after [\d,]+ updates  val loss ([\d.]+)  acc ([\d.]+%)", last)
+    assert ended, last
+    table = " ".join(captured.out.split())
+    assert f"val loss {ended[1]}" in table and f"val acc {ended[2]}" in table, (last, table)
+    kept = re.search(r"stopped / kept \S+ / (\d+)", table)
+    if kept:  # early stopping restored an earlier epoch: the line says whose numbers these are
+        assert f"(weights of epoch {kept[1]})" in last

@@ -63,6 +63,19 @@ def metrics(event: Any) -> str:
     )
 
 
+def final_metrics(summary: Any) -> str:
+    """How a run ended, as its results table reports it (a ``RunSummary``): after early
+    stopping's restore these are the kept epoch's numbers, not the last evaluation's."""
+    parts = []
+    if summary.final_val_loss is not None:
+        parts.append(f"val loss {loss(summary.final_val_loss)}")
+    if summary.final_val_acc is not None:
+        parts.append(f"acc {100 * summary.final_val_acc:.1f}%")
+    if summary.restored_epoch:
+        parts.append(f"(weights of epoch {summary.restored_epoch})")
+    return "  ".join(parts)
+
+
 class _Count(ProgressColumn):
     """``1,250/5,000 updates``: never cut short (the table narrows the metrics instead)."""
 
@@ -126,7 +139,9 @@ class LiveProgress:
             task = self.tasks[event.label]
             updates = event.summary.updates
             if event.status == "ok":  # early stopping ends a run before its planned total
-                self.progress.update(task, total=updates, completed=updates)
+                self.progress.update(
+                    task, total=updates, completed=updates, metrics=final_metrics(event.summary)
+                )
             else:
                 self.progress.update(
                     task, description=f"{event.label} ({event.status})", completed=updates
@@ -192,10 +207,7 @@ class LineProgress:
                     event.label, f"{done}  epoch {event.epoch:.3g}  {self._elapsed(event.label)}"
                 )
         elif isinstance(event, RunFinished):
-            summary = event.summary
-            end = f"{event.status} after {plural(summary.updates, 'update')}"
-            if summary.final_val_loss is not None and event.status == "ok":
-                end += f"  val loss {loss(summary.final_val_loss)}"
-            if summary.final_val_acc is not None and event.status == "ok":
-                end += f"  acc {100 * summary.final_val_acc:.1f}%"
+            end = f"{event.status} after {plural(event.summary.updates, 'update')}"
+            if event.status == "ok":
+                end += f"  {final_metrics(event.summary)}"
             self._line(event.label, f"{end}  {self._elapsed(event.label)}")
