@@ -149,11 +149,7 @@ def test_ctrl_c_stops_cleanly_and_shows_what_ran(tmp_path: Path) -> None:
         env=env,
     )
     assert child.stderr is not None
-    header = ""
-    for line in child.stderr:  # printed once torch is loaded, just before training
-        header += line
-        if "Epochs: overfitting and early stopping on cpu" in line:
-            break
+    header = child.stderr.readline()  # printed once torch is loaded, just before training
     assert "Epochs: overfitting and early stopping on cpu" in header
     time.sleep(1.0)
     child.send_signal(signal.SIGINT)

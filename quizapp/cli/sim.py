@@ -7,6 +7,7 @@ import math
 import signal
 import sys
 import threading
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -161,6 +162,9 @@ def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl
     if json_path is not None and json_path.is_dir():
         return bad(f"--json: {str(json_path)!r} is a folder; expected a file name")
 
+    # torch's CPU wheel warns on import when numpy is absent; nothing here uses numpy, and a
+    # run's output starts with its header.
+    warnings.filterwarnings("ignore", "Failed to initialize NumPy", UserWarning)
     from sims.device import DeviceError, configure_threads, device_name, resolve_device
     from sims.lab import run_experiment
 
