@@ -8,16 +8,18 @@ through :func:`safe_text`, never through markup.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
 import re
 import sys
-from typing import Any, NoReturn
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from quizapp.views.text import UNSAFE_CODEPOINTS, safe_text, visible
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -33,17 +35,23 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a tool stopped 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`'s `yes`
 
 
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        # Rich would exit with status 1 here; the CLI ends every closed pipe the same way.
-        self.quiet = True
-        raise BrokenPipeError
-
-
 def console(*, stderr: bool = False) -> Console:
     """The console every command prints through (no guessed highlighting of numbers or
     paths; a closed pipe ends the command with ``EXIT_BROKEN_PIPE``)."""
-    return _Console(stderr=stderr, highlight=False)
+    return _console_class()(stderr=stderr, highlight=False)
+
+
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console  # on first use: `quizapp --version` stays quick
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich would exit with status 1 here; the CLI ends every closed pipe the same way.
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console
 
 
 def _finite(value: Any) -> Any:

@@ -8,7 +8,10 @@ terminal escapes (ESC[2J clears the screen, OSC 52 writes the clipboard) or Rich
 
 from __future__ import annotations
 
-from rich.text import Text
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # Directional overrides and isolates reorder what follows them on screen ("Trojan Source").
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -38,4 +41,6 @@ def safe_text(s: str, style: str = "") -> Text:
     """Untrusted ``s`` (deck, import or database text) as a Rich ``Text`` to print: control
     characters made visible (see :func:`visible`) and markup never interpreted, so
     ``[link=https://x]L[/link]`` prints as those characters."""
+    from rich.text import Text  # on first use: the CLI's start-up does not load Rich
+
     return Text(visible(s), style=style)
