@@ -79,8 +79,8 @@ def strict_json(data: Any, *, indent: int | None = 2) -> str:
 
 def exit_interrupted_now(message: str = "Interrupted.", *, show_cursor: bool = False) -> NoReturn:
     """Leave at once with status 130 from a SIGINT handler: flush what was printed, say
-    ``message`` on stderr, and skip Python's shutdown. For where a KeyboardInterrupt would
-    end the process by SIGINT (status -2) instead: raised through torch, or during
+    ``message`` on stderr, and skip Python's shutdown. For where a KeyboardInterrupt could
+    end the process by SIGINT (status -2) instead: during a simulation run, or during
     shutdown, where Python has put back the system's default action."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):

@@ -121,10 +121,9 @@ def list_sims(args: argparse.Namespace) -> int:
 
 
 def run_sim(args: argparse.Namespace) -> int:
-
     err = console(stderr=True)
     stop = threading.Event()
-    # From the start (importing torch takes seconds): Ctrl-C never raises through torch.
+    # From the start (importing torch takes seconds), Ctrl-C never raises KeyboardInterrupt.
     with _CtrlC(stop, err) as ctrl_c:
         return _run_sim(args, err, stop, ctrl_c)
 
@@ -337,10 +336,11 @@ def _result_fields(runs: list[Any]) -> list[tuple[str, list[Any]]]:
 class _CtrlC:
     """First Ctrl-C: stop between two updates and keep what ran. Second: quit at once.
 
-    Neither raises KeyboardInterrupt. Raised inside torch code, a KeyboardInterrupt made
-    Python end the process by SIGINT at exit (status -2, seen with strace) even though the
-    CLI had caught it, so the second Ctrl-C leaves with ``os._exit``: there is nothing to
-    clean up (no child process; a database write is one SQLite transaction)."""
+    Neither raises KeyboardInterrupt: one raised during a run, although the CLI caught it
+    and returned 130, at times still made Python kill itself with SIGINT at exit (status -2;
+    strace shows Python re-raising SIGINT). The second Ctrl-C leaves with ``os._exit``
+    instead: there is nothing to clean up (no child process; a database write is one SQLite
+    transaction, rolled back if cut short)."""
 
     def __init__(self, stop: threading.Event, console: Console) -> None:
         self.stop, self.console = stop, console
