@@ -17,8 +17,9 @@ C0 controls U+0000-U+001F but ``\\n``,   their Unicode control picture U+2400-U+
 DEL U+007F                                ``␡``
 C1 controls U+0080-U+009F                 ``␛`` and the 7-bit equivalent (CSI U+009B is
                                           ``␛[``, OSC U+009D is ``␛]``)
-bidi embeddings, overrides and isolates   ``⟨U+202E⟩`` and so on: visible, so a line cannot
-U+202A-U+202E, U+2066-U+2069              be made to read differently from what it holds
+bidi marks, embeddings, overrides and     ``⟨U+202E⟩`` and so on: visible, so a line cannot
+isolates (U+061C, U+200E-F, U+202A-E,     be made to read differently from what it holds
+U+2066-9)
 lone surrogates U+D800-U+DFFF (JSON's     ``�`` U+FFFD: they cannot be encoded, so printing
 ``"\\ud800"`` makes one)                  one would raise UnicodeEncodeError
 ========================================  ===================================================
@@ -32,10 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["clean_text"]
+__all__ = ["UNSAFE_CODEPOINTS", "clean_text"]
 
 _KEPT = {"\n", "\t"}
-_BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+# Directional marks, embeddings, overrides and isolates: they reorder what follows on screen.
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 
 
 def _table() -> Mapping[int, str]:
@@ -55,6 +57,7 @@ def _table() -> Mapping[int, str]:
 
 
 _TRANSLATION = _table()
+UNSAFE_CODEPOINTS = frozenset(_TRANSLATION)  # every character clean_text replaces
 
 
 def clean_text(text: str) -> str:

@@ -111,9 +111,8 @@ def test_export_then_import_elsewhere_gives_the_same_stats_and_repeats_add_nothi
     code, out, _ = run(capsys, "--home", str(target), "import", str(dump))
     assert code == 0 and "Imported 5 attempts" in out
     code, out, _ = run(capsys, "--home", str(target), "import", str(dump))
-    assert code == 0 and "Nothing new" in out
-    # Nothing to lose before the first import, nothing new in the second: no backups.
-    assert not (target / "backups").exists()
+    assert code == 0 and "Nothing new" in out and "Backed up" not in out
+    assert not list(target.glob("backups/before-import-*.db")), "no backup when nothing is new"
 
     def stats(home: Path) -> dict:
         return json.loads(run(capsys, "--home", str(home), "stats", "--json", "--tz", "UTC")[1])
@@ -232,3 +231,30 @@ def test_quizapp_home_is_used_and_home_option_beats_it(
     report = json.loads(run(capsys, "stats", "--json", "--home", str(flag_home))[1])
     assert report["database"] == str(flag_home / "progress.db")
     assert report["totals"]["attempts"] == 0
+
+
+def test_stats_wording_for_none_one_and_many_answers(tmp_path: Path, capsys) -> None:
+    code, out, _ = run(capsys, "--home", str(tmp_path / "none"), "stats", "--tz", "UTC")
+    text = " ".join(out.split())
+    assert code == 0 and "10 new questions are waiting today" in text
+    assert "0 days; longest 0 days" in text and "0 answers on 0 questions" in text
+    populate(tmp_path / "one", days=1)
+    code, out, _ = run(capsys, "--home", str(tmp_path / "one"), "stats", "--tz", "UTC")
+    text = " ".join(out.split())
+    assert "1 day; longest 1 day" in text and "1 answer on 1 question" in text
+    assert "busiest day: 1 review)" in text and "1 simulation run" in text
+    populate(tmp_path / "many", days=5)
+    code, out, _ = run(capsys, "--home", str(tmp_path / "many"), "stats", "--tz", "UTC")
+    text = " ".join(out.split())
+    assert "5 days; longest 5 days" in text and "5 answers on 2 questions" in text
+
+
+def test_an_import_that_adds_records_keeps_a_backup_taken_before(tmp_path: Path, capsys) -> None:
+    mine, other, dump = tmp_path / "mine", tmp_path / "other", tmp_path / "other.json"
+    populate(mine, days=2)
+    populate(other, days=3)
+    assert run(capsys, "--home", str(other), "export", str(dump))[0] == 0
+    code, out, _ = run(capsys, "--home", str(mine), "import", str(dump))
+    assert code == 0 and "Imported 3 attempts" in out
+    backups = list(mine.glob("backups/before-import-*.db"))
+    assert len(backups) == 1 and f"Backed up the database to {backups[0]} first." in out

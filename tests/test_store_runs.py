@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_store import REPO
 
-from quizapp.store import Store, check_seed
+from quizapp.store import Store
 from quizapp.store.owners import process_token
 
 _RECORD_AND_DIE = textwrap.dedent(
@@ -59,10 +59,8 @@ def test_a_run_whose_program_still_runs_stays_running(tmp_path: Path) -> None:
 def test_a_seed_the_database_cannot_hold_is_refused_before_saving(
     tmp_path: Path, seed: object
 ) -> None:
-    with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\^63-1"):
-        check_seed(seed)
     with Store.open(tmp_path / "home") as store:
-        with pytest.raises(ValueError, match="seed must be"):
+        with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\^63-1"):
             store.record_sim_run("epochs", {}, "cpu", "ok", seed=seed)  # type: ignore[arg-type]
         assert store.sim_runs() == []
         store.record_sim_run("epochs", {}, "cpu", "ok", seed=2**63 - 1)

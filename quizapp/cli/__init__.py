@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from quizapp import __version__
+from quizapp.cli.output import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 
 # Feature modules, each adding its own subcommands.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -57,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
             "Run without a command to open the app."
         ),
     )
+    parser.epilog = (
+        "Exit status: 0 done; 1 a problem was found or an operation failed; 2 bad usage or "
+        f"input; {EXIT_INTERRUPTED} stopped with Ctrl-C; {EXIT_BROKEN_PIPE} the reader of "
+        "the output went away (as in `quizapp export - | head`), reported quietly like "
+        "other Unix tools."
+    )
     parser.add_argument("--version", action="version", version=f"quizapp {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = common_options(default=argparse.SUPPRESS)
@@ -74,20 +82,42 @@ def main(argv: Sequence[str] | None = None, open_app: AppLauncher | None = None)
 
     The launcher is passed in (see ``quizapp.__main__``) so that the CLI never imports the
     app: both front ends sit on the same layer."""
+    try:
+        code = _run(argv, open_app)
+        # Flush here: a reader that went away must surface inside this try, not at exit.
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_output()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None, open_app: AppLauncher | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.deck = args.deck or []
     handler = getattr(args, "func", None)
-    try:
-        if handler is None:
-            if args.command is not None:  # a group such as `quizapp deck` without its action
-                parser.parse_args([args.command, "--help"])
-            if open_app is None:
-                parser.print_help()
-                return 2
-            return open_app(args.home, args.deck, None)
-        args.open_app = open_app
-        return int(handler(args) or 0)
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return 130
+    if handler is None:
+        if args.command is not None:  # a group such as `quizapp deck` without its action
+            parser.parse_args([args.command, "--help"])
+        if open_app is None:
+            parser.print_help()
+            return 2
+        return open_app(args.home, args.deck, None)
+    args.open_app = open_app
+    return int(handler(args) or 0)
+
+
+def _discard_output() -> None:
+    """After the reader of stdout or stderr went away: send what Python still holds for
+    them to /dev/null, so that flushing at exit raises nothing and prints nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a stream without a real file (e.g. captured)
+            continue
+    os.close(devnull)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from questions.model import QuestionKind
+from quizapp.cli.output import console, safe_text
+from quizapp.domain.wording import plural
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -39,8 +41,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def validate_decks(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.markup import escape
+    from rich.text import Text
 
     from questions.loader import load_library
     from quizapp.services.library import check_preset, load
@@ -55,22 +56,27 @@ def validate_decks(args: argparse.Namespace) -> int:
         )
     else:
         library = load(args.home, args.deck)
-    out = Console(highlight=False)
-    for error in library.errors:
-        out.print(escape(str(error)), soft_wrap=True)
-    total = sum(len(d.questions) for d in library.decks)
+    out = console()
+    for error in library.errors:  # quotes the deck's own keys and values
+        out.print(safe_text(str(error)), soft_wrap=True)
+    total = plural(sum(len(d.questions) for d in library.decks), "question")
     if library.errors:
         out.print(
-            f"[red]{len(library.errors)} problem(s)[/red] in the decks; "
-            f"{total} question(s) loaded fine."
+            Text.assemble(
+                (plural(len(library.errors), "problem"), "red"),
+                f" in the decks; {total} loaded fine.",
+            )
         )
         return 1
-    out.print(f"[green]OK[/green]: {len(library.decks)} deck(s), {total} question(s), no problems.")
+    out.print(
+        Text.assemble(
+            ("OK", "green"), f": {plural(len(library.decks), 'deck')}, {total}, no problems."
+        )
+    )
     return 0
 
 
 def list_decks(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -87,23 +93,26 @@ def list_decks(args: argparse.Namespace) -> int:
     for deck in library.decks:
         kinds = Counter(q.kind for q in deck.questions)
         table.add_row(
-            Text(deck.name),
-            "shipped" if deck.builtin else Text(str(deck.path)),
-            Text(", ".join(deck.topics)),
+            safe_text(deck.name),
+            Text("shipped") if deck.builtin else safe_text(str(deck.path)),
+            safe_text(", ".join(deck.topics)),
             str(len(deck.questions)),
             str(kinds[QuestionKind.NUMERIC]),
             str(sum(q.simulation is not None for q in deck.questions)),
         )
-    out = Console()
+    out = console()
     out.print(table)
     by_topic = Counter(q.topic for q in library.questions.values())
     summary = ", ".join(f"{topic} {count}" for topic, count in sorted(by_topic.items()))
-    out.print(Text(f"{len(library.questions)} questions by topic: {summary}"))
+    out.print(safe_text(f"{plural(len(library.questions), 'question')} by topic: {summary}"))
     if library.errors:
         out.print(
-            Text(f"{len(library.errors)} problem(s) in the decks; run `quizapp deck validate`:"),
-            style="yellow",
+            Text(
+                f"{plural(len(library.errors), 'problem')} in the decks; "
+                "run `quizapp deck validate`:",
+                style="yellow",
+            )
         )
         for error in library.errors:
-            out.print(Text(str(error)), soft_wrap=True)
+            out.print(safe_text(str(error)), soft_wrap=True)
     return 0

@@ -73,13 +73,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_interview(args: argparse.Namespace) -> int:
-    from quizapp.cli.progress import _console, _fail, _open
+    from quizapp.cli.output import console, fail, open_store
     from quizapp.services.library import load
     from quizapp.services.mock_interview import finish_interview, report_json, start_interview
     from quizapp.store import StoreError
 
     if not MIN_MINUTES <= args.minutes <= MAX_MINUTES:
-        return _fail(
+        return fail(
             f"--minutes {args.minutes}: an interview lasts {MIN_MINUTES} to {MAX_MINUTES} minutes."
         )
     library = load(args.home, args.deck)
@@ -88,20 +88,20 @@ def run_interview(args: argparse.Namespace) -> int:
     known = sorted({q.topic for q in questions})
     unknown = [t for t in topics if t not in known]
     if unknown:
-        return _fail(
+        return fail(
             f"--topics: no questions on {', '.join(unknown)}; "
             f"the topics are {', '.join(known) or 'none (no decks loaded)'}."
         )
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
-    out = _console(stderr=args.json)
+    out = console(stderr=args.json)
     try:
         interview = start_interview(
             questions, args.minutes, datetime.now(UTC), topics=topics, seed=seed
         )
     except ValueError as exc:
-        return _fail(f"{exc}.")
+        return fail(f"{exc}.")
     if not interview.asked:
-        return _fail("No questions to ask: the decks are empty.")
+        return fail("No questions to ask: the decks are empty.")
     if library.errors:
         out.print(
             f"Note: {plural(len(library.errors), 'problem')} in the decks "
@@ -109,7 +109,7 @@ def run_interview(args: argparse.Namespace) -> int:
             style="yellow",
         )
     try:
-        with _open(args) as store:
+        with open_store(args) as store:
             reader = Reader(sys.stdin)
             ask_all(interview, reader, out, seed)
             grades = grade_all(interview, reader, out)
@@ -119,12 +119,12 @@ def run_interview(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         # On a terminal the cursor is still after the "^C" the terminal echoed.
         start = "\n" if sys.stdin.isatty() else ""
-        _console(stderr=True).print(start + ABANDONED, style="yellow")
+        console(stderr=True).print(start + ABANDONED, style="yellow")
         return 130
     except InputEnded as exc:
-        return _fail(f"{exc}: nothing saved.")
+        return fail(f"{exc}: nothing saved.")
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.json:
         print(json.dumps(report_json(report), indent=2, ensure_ascii=False, allow_nan=False))
         return 0

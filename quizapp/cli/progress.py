@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quizapp.cli.output import console, fail, open_store, safe_text, say, strict_json
 from quizapp.domain.calendar import SHADES, heat_level, month_labels
 from quizapp.domain.wording import plural
 
@@ -161,32 +161,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 # --- shared ------------------------------------------------------------------------------
 
 
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False, stderr=stderr)
-
-
-def _fail(message: str) -> int:
-    from rich.text import Text
-
-    _console(stderr=True).print(Text(message, style="red"), soft_wrap=True)
-    return 1
-
-
-def _open(args: argparse.Namespace, *, read_only: bool = False) -> Store:
-    """Open the store, showing its notices (e.g. a damaged file moved aside) on stderr."""
-    from rich.text import Text
-
-    from quizapp.store import Store
-    from quizapp.store.paths import data_home
-
-    store = Store.open(data_home(args.home), read_only=read_only)
-    for notice in store.notices:
-        _console(stderr=True).print(Text(notice, style="yellow"), soft_wrap=True)
-    return store
-
-
 def _timezone(name: str | None) -> tzinfo:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -212,24 +186,24 @@ def show_stats(args: argparse.Namespace) -> int:
     from quizapp.store import StoreError
 
     if not 1 <= args.weeks <= 520:
-        return _fail(f"--weeks {args.weeks}: choose between 1 and 520 weeks.")
+        return fail(f"--weeks {args.weeks}: choose between 1 and 520 weeks.")
     try:
         tz = _timezone(args.tz)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     library = load(args.home, args.deck)
     topics = {q.id: q.topic for q in library.questions.values()}
     now = datetime.now(UTC)
     try:
-        with _open(args) as store:
+        with open_store(args) as store:
             report = progress_report(store, topics, now, tz, weeks=args.weeks).to_json()
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     report["deck_problems"] = len(library.errors)
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
+        print(strict_json(report))
     else:
-        render_stats(report, _console())
+        render_stats(report, console())
     return 0
 
 
@@ -285,12 +259,13 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
     from quizapp.store import DayCount
 
     totals, due, streak = report["totals"], report["due"], report["streak"]
-    out.print(Text(f"Progress in {report['database']}", style="bold"))
+    out.print(safe_text(f"Progress in {report['database']}", style="bold"))
     if totals["attempts"] == 0:
         out.print(
             Text(
                 "No answers recorded yet. Start the app with `quizapp` and review a few "
-                f"questions; {due['new_remaining_today']} new question(s) are waiting today.",
+                f"questions; {plural(due['new_remaining_today'], 'new question')} "
+                f"{'is' if due['new_remaining_today'] == 1 else 'are'} waiting today.",
             ),
             soft_wrap=True,
         )
@@ -309,7 +284,9 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
     overview.add_row("Reviews today", str(report["reviews_today"]))
     today_note = "" if streak["reviewed_today"] or not streak["current"] else " (review today!)"
     overview.add_row(
-        "Streak", f"{plural(streak['current'], 'day')}{today_note}; longest {streak['longest']}"
+        "Streak",
+        f"{plural(streak['current'], 'day')}{today_note}; "
+        f"longest {plural(streak['longest'], 'day')}",
     )
     overview.add_row(
         "All time",
@@ -350,7 +327,7 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
         mastery.add_column("Recall now", justify="right")
         for m in report["mastery"]:
             mastery.add_row(
-                Text(m["topic"]),
+                safe_text(m["topic"]),
                 f"{m['seen']}/{m['questions']}",
                 _pct(m["mastery"]),
                 _bar(m["mastery"]),
@@ -373,11 +350,11 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
         missed.add_column("Point")
         missed.add_column("Missed", justify="right")
         for m in report["most_missed"]:
-            point = Text(m["point"])
+            point = safe_text(m["point"])
             if m["must_have"]:
                 point.append(" (must have)", style="yellow")
             missed.add_row(
-                Text(m["question_id"]),
+                safe_text(m["question_id"]),
                 point,
                 f"{m['missed']}/{m['shown']} ({_pct(m['miss_rate'])})",
             )
@@ -397,10 +374,10 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
             local = started.astimezone(tz) if tz else started.astimezone()
             runs.add_row(
                 local.strftime("%Y-%m-%d %H:%M"),
-                Text(r["experiment"]),
-                Text(r["status"], style="green" if r["status"] == "ok" else "yellow"),
-                Text(r["device"]),
-                Text(r["question_id"] or "–"),
+                safe_text(r["experiment"]),
+                safe_text(r["status"], style="green" if r["status"] == "ok" else "yellow"),
+                safe_text(r["device"]),
+                safe_text(r["question_id"] or "–"),
                 "–" if r["seconds"] is None else f"{r['seconds']:.0f}",
             )
         out.print(runs)
@@ -426,7 +403,8 @@ def render_stats(report: dict[str, Any], out: Console) -> None:
     if report.get("deck_problems"):
         out.print(
             Text(
-                f"{report['deck_problems']} problem(s) in the decks; run `quizapp deck validate`.",
+                f"{plural(report['deck_problems'], 'problem')} in the decks; "
+                "run `quizapp deck validate`.",
                 style="yellow",
             )
         )
@@ -441,25 +419,24 @@ def export_progress(args: argparse.Namespace) -> int:
     if args.anki:
         return export_anki(args)
     if args.topics:
-        return _fail("--topics applies to --anki exports only.")
+        return fail("--topics applies to --anki exports only.")
     if not args.file:
-        return _fail("Give a FILE to export to (or - for stdout), or --anki FILE.apkg.")
+        return fail("Give a FILE to export to (or - for stdout), or --anki FILE.apkg.")
     now = datetime.now(UTC)
     try:
-        with _open(args, read_only=True) as store:
+        with open_store(args, read_only=True) as store:
             if args.file == "-":
-                json.dump(store.export_data(now), sys.stdout, ensure_ascii=False, indent=1)
-                sys.stdout.write("\n")
+                sys.stdout.write(strict_json(store.export_data(now), indent=1) + "\n")
                 return 0
             path = Path(args.file).expanduser()
             if path.exists() and not args.force:
-                return _fail(f"{path} already exists; pass --force to overwrite it.")
+                return fail(f"{path} already exists; pass --force to overwrite it.")
             if path.is_dir():
-                return _fail(f"{path} is a folder; give a file name such as progress.json.")
+                return fail(f"{path} is a folder; give a file name such as progress.json.")
             counts = store.export_file(path, now)
     except StoreError as exc:
-        return _fail(str(exc))
-    _console().print(
+        return fail(str(exc))
+    say(
         f"Exported {plural(counts['attempts'], 'attempt')}, "
         f"{plural(counts['cards'], 'schedule')}, {plural(counts['review_log'], 'review')} and "
         f"{plural(counts['sim_runs'], 'simulation run')} to {path}."
@@ -472,19 +449,19 @@ def export_anki(args: argparse.Namespace) -> int:
     from quizapp.services.library import load
 
     if args.file:
-        return _fail("Give either FILE (a progress export) or --anki FILE.apkg, not both.")
+        return fail("Give either FILE (a progress export) or --anki FILE.apkg, not both.")
     path = Path(args.anki).expanduser()
     if path.suffix != ".apkg":
-        return _fail(f"{path}: an Anki package's name ends in .apkg.")
+        return fail(f"{path}: an Anki package's name ends in .apkg.")
     if path.exists() and not args.force:
-        return _fail(f"{path} already exists; pass --force to overwrite it.")
+        return fail(f"{path} already exists; pass --force to overwrite it.")
     library = load(args.home, args.deck)
     questions = list(library.questions.values())
     if args.topics:
         known = sorted({q.topic for q in questions})
         unknown = [t for t in args.topics if t not in known]
         if unknown:
-            return _fail(
+            return fail(
                 f"--topics: no questions on {', '.join(unknown)}; "
                 f"the topics are {', '.join(known)}."
             )
@@ -492,8 +469,8 @@ def export_anki(args: argparse.Namespace) -> int:
     try:
         count = write_anki_package(questions, path)
     except OSError as exc:
-        return _fail(f"Cannot write {path}: {exc.strerror or exc}.")
-    _console().print(
+        return fail(f"Cannot write {path}: {exc.strerror or exc}.")
+    console().print(
         f"Wrote {plural(count, 'note')} to {path}. In Anki: File > Import; importing a newer "
         "export updates these notes rather than adding copies."
     )
@@ -505,35 +482,39 @@ def import_progress(args: argparse.Namespace) -> int:
 
     path = Path(args.file).expanduser()
     if not path.is_file():
-        return _fail(f"{path}: no such file.")
-    out = _console()
+        return fail(f"{path}: no such file.")
+    saved: Path | None = None
     try:
-        with _open(args) as store:
+        with open_store(args) as store:
             if not args.no_backup and store.import_needs_backup(path):
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 saved = store.backup(store.home / "backups" / f"before-import-{stamp}.db")
-                out.print(f"Backed up the database to {saved} first.", soft_wrap=True)
             report = store.import_file(path)
     except StoreError as exc:
-        return _fail(str(exc))
+        if saved is not None:
+            say(f"Backed up the database to {saved} first.")
+        return fail(str(exc))
     if not report.added_anything:
-        out.print(
+        if saved is not None:  # the database is as it was: a backup of it is clutter
+            saved.unlink(missing_ok=True)
+        say(
             f"Nothing new in {path}: its {plural(report.attempts_present, 'attempt')} and "
             f"{plural(report.sim_runs_present, 'simulation run')} are already here."
         )
         return 0
-    out.print(
+    if saved is not None:
+        say(f"Backed up the database to {saved} first.")
+    say(
         f"Imported {plural(report.attempts_added, 'attempt')} "
         f"({report.attempts_present} already here), "
         f"{plural(report.sim_runs_added, 'simulation run')} and "
         f"{plural(report.settings_added, 'setting')} from "
-        f"{path}.",
-        soft_wrap=True,
+        f"{path}."
     )
     if report.cards_replayed:
-        out.print(
-            f"Rebuilt the schedule of {report.cards_replayed} question(s) from their merged "
-            "reviews."
+        say(
+            f"Rebuilt the schedule of {plural(report.cards_replayed, 'question')} from their "
+            "merged reviews."
         )
     return 0
 
@@ -542,7 +523,7 @@ def backup_progress(args: argparse.Namespace) -> int:
     from quizapp.store import StoreError
 
     try:
-        with _open(args, read_only=True) as store:
+        with open_store(args, read_only=True) as store:
             if args.file:
                 dest = Path(args.file).expanduser()
             else:
@@ -551,13 +532,12 @@ def backup_progress(args: argparse.Namespace) -> int:
             saved = store.backup(dest)
             attempts = store.totals().attempts
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     size = saved.stat().st_size
-    _console().print(
+    say(
         f"Backed up {plural(attempts, 'attempt')} to {saved} "
         f"({size / 1024:.0f} KiB, integrity checked). "
-        f"Restore by copying it over {store.path} while quizapp is closed.",
-        soft_wrap=True,
+        f"Restore by copying it over {store.path} while quizapp is closed."
     )
     return 0
 
@@ -571,35 +551,35 @@ def change_settings(args: argparse.Namespace) -> int:
     today = datetime.now(_timezone(None)).date()
     plan: InterviewPlan | None = None
     if args.interview_topics and not args.interview_date:
-        return _fail("--interview-topics goes with --interview-date YYYY-MM-DD.")
+        return fail("--interview-topics goes with --interview-date YYYY-MM-DD.")
     if args.interview_date and args.interview_date.lower() != "none":
         try:
             day = parse_interview_date(args.interview_date, today)
         except ValueError as exc:
-            return _fail(f"--interview-date: {exc}.")
+            return fail(f"--interview-date: {exc}.")
         topics = tuple(args.interview_topics or ())
         if topics:
             known = sorted({q.topic for q in load(args.home, args.deck).questions.values()})
             unknown = [t for t in topics if t not in known]
             if unknown:
-                return _fail(
+                return fail(
                     f"--interview-topics: no questions on {', '.join(unknown)}; "
                     f"the topics are {', '.join(known)}."
                 )
         plan = InterviewPlan(day, topics)
     try:
-        with _open(args) as store:
+        with open_store(args) as store:
             try:
                 current = store.update_settings(
                     desired_retention=args.retention, new_per_day=args.new_per_day
                 )
             except ValueError as exc:
-                return _fail(f"{exc}.")
+                return fail(f"{exc}.")
             if args.interview_date:
                 save_interview_plan(store, plan)
             saved_plan = interview_plan(store)
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     changed = any(v is not None for v in (args.retention, args.new_per_day, args.interview_date))
     lines = [
         f"{'Saved. ' if changed else ''}Desired retention {current.desired_retention:.2f}; "
@@ -611,7 +591,7 @@ def change_settings(args: argparse.Namespace) -> int:
             f"Interview on {saved_plan.day.isoformat()} ({plural(left, 'day')} left), topics: "
             f"{', '.join(saved_plan.topics) if saved_plan.topics else 'all'}."
         )
-    _console().print("\n".join(lines))
+    say("\n".join(lines))
     return 0
 
 
@@ -627,7 +607,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     from quizapp.store import SCHEMA_VERSION, StoreError, repair
     from quizapp.store.paths import data_home, database_path
 
-    out = _console()
+    out = console()
     problems = 0
 
     def line(ok: bool | None, text: str) -> None:
@@ -635,9 +615,8 @@ def run_doctor(args: argparse.Namespace) -> int:
         mark, style = {True: ("✓", "green"), False: ("✗", "red"), None: ("•", "yellow")}[ok]
         if ok is False:
             problems += 1
-        row = Text(f"{mark} ", style=style)
-        row.append(text)
-        out.print(row, soft_wrap=True)
+        # Notices and orphaned question ids come from the database (perhaps an import).
+        out.print(Text.assemble((f"{mark} ", style), safe_text(text)), soft_wrap=True)
 
     home = data_home(args.home)
     path = database_path(home)
@@ -689,11 +668,11 @@ def run_doctor(args: argparse.Namespace) -> int:
         stale = [r for r in store.stale_sim_runs() if datetime.now(UTC) - r.started > STALE_RUN_AGE]
         if stale and args.repair:
             marked = store.mark_interrupted_runs(datetime.now(UTC) - STALE_RUN_AGE)
-            line(None, f"Marked {marked} abandoned simulation run(s) as interrupted")
+            line(None, f"Marked {plural(marked, 'abandoned simulation run')} as interrupted")
         elif stale:
             line(
                 None,
-                f"{len(stale)} simulation run(s) still marked running after "
+                f"{plural(len(stale), 'simulation run')} still marked running after "
                 f"{STALE_RUN_AGE.total_seconds() / 3600:.0f} h (the program was probably "
                 "closed); `quizapp doctor --repair` marks them interrupted",
             )
@@ -705,13 +684,16 @@ def run_doctor(args: argparse.Namespace) -> int:
             shown = ", ".join(orphans[:5]) + (" …" if len(orphans) > 5 else "")
             line(
                 None,
-                f"{len(orphans)} question(s) with history are not in any deck now "
+                f"{plural(len(orphans), 'question')} with history "
+                f"{'is' if len(orphans) == 1 else 'are'} not in any deck now "
                 f"({shown}); their history is kept",
             )
         if library.errors:
             # Deck problems are for the deck's author to fix; they never touch your data.
             line(
-                None, f"{len(library.errors)} problem(s) in the decks; see `quizapp deck validate`"
+                None,
+                f"{plural(len(library.errors), 'problem')} in the decks; "
+                "see `quizapp deck validate`",
             )
         else:
             line(True, f"Decks: {len(library.questions)} questions load without problems")
@@ -720,7 +702,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     if kept:
         line(None, f"Damaged databases kept aside: {', '.join(str(p) for p in kept)}")
     if problems:
-        out.print(Text(f"{problems} problem(s) found.", style="red"))
+        out.print(Text(f"{plural(problems, 'problem')} found.", style="red"))
         return 1
     out.print(Text("All good.", style="green"))
     return 0

@@ -7,21 +7,22 @@ import math
 import signal
 import sys
 import threading
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from quizapp.cli.output import EXIT_INTERRUPTED, console, exit_interrupted_now, safe_text
+from quizapp.domain.wording import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress, TaskID
 
-    from sims.events import SimEvent
     from sims.results import ExperimentResult
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -63,7 +64,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="set a parameter; lists are comma-separated (batch_sizes=16,64,256); repeatable",
     )
     run.add_argument("--device", choices=DEVICES, default="auto", help="default: auto")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--seed", type=int, default=0, help="random seed, 0 to 2**63 - 1 (default 0)")
     run.add_argument(
         "--json",
         metavar="PATH",
@@ -76,21 +77,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def list_sims(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from sims.params import ParamError, format_value
     from sims.registry import get_experiment, list_experiments
 
-    err = Console(stderr=True, highlight=False)
+    err = console(stderr=True)
     try:
         experiments = [get_experiment(args.name)] if args.name else list_experiments()
     except ParamError as error:
         for message in error.messages:
-            err.print(Text(f"quizapp sim list: {message}"))
+            err.print(safe_text(f"quizapp sim list: {message}"))
         return EXIT_BAD_INPUT
-    out = Console(highlight=False)
+    out = console()
     for experiment in experiments:
         out.print(Text.assemble((experiment.name, "bold cyan"), "  ", (experiment.title, "bold")))
         out.print(Text(experiment.explanation), soft_wrap=False)
@@ -120,16 +120,22 @@ def list_sims(args: argparse.Namespace) -> int:
 
 
 def run_sim(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    err = console(stderr=True)
+    stop = threading.Event()
+    # From the start (importing torch takes seconds), Ctrl-C never raises KeyboardInterrupt.
+    with _CtrlC(stop, err) as ctrl_c:
+        return _run_sim(args, err, stop, ctrl_c)
+
+
+def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl_c: _CtrlC) -> int:
     from rich.text import Text
 
+    from quizapp.cli.sim_progress import progress_for
     from sims.params import ParamError, check_seed
     from sims.registry import get_experiment, parse_assignments, resolve_params
 
-    err = Console(stderr=True, highlight=False)
-
     def bad(message: str) -> int:
-        err.print(Text(f"quizapp sim run: {message}", style="red"), soft_wrap=True)
+        err.print(safe_text(f"quizapp sim run: {message}", style="red"), soft_wrap=True)
         return EXIT_BAD_INPUT
 
     try:
@@ -143,7 +149,8 @@ def run_sim(args: argparse.Namespace) -> int:
     except ParamError as error:
         for message in error.messages:
             bad(message)
-        err.print(Text(f"See `quizapp sim list {args.name}` for what is allowed.", style="dim"))
+        hint = f"See `quizapp sim list {args.name}` for what is allowed."
+        err.print(safe_text(hint, style="dim"))
         return EXIT_BAD_INPUT
     try:
         check_seed(args.seed)
@@ -155,6 +162,9 @@ def run_sim(args: argparse.Namespace) -> int:
     if json_path is not None and json_path.is_dir():
         return bad(f"--json: {str(json_path)!r} is a folder; expected a file name")
 
+    # torch's CPU wheel warns on import when numpy is absent; nothing here uses numpy, and a
+    # run's output starts with its header.
+    warnings.filterwarnings("ignore", "Failed to initialize NumPy", UserWarning)
     from sims.device import DeviceError, configure_threads, device_name, resolve_device
     from sims.estimate import check_memory
     from sims.lab import run_experiment
@@ -167,15 +177,18 @@ def run_sim(args: argparse.Namespace) -> int:
         check_memory(args.name, values, device)
     except ParamError as error:
         return bad(error.messages[0])
-    configure_threads()
-    out = Console(stderr=args.json == "-", highlight=False)
-    err.print(
-        Text.assemble((experiment.title, "bold"), f" on {device_name(device)}, seed {args.seed}")
-    )
+    threads = configure_threads()
+    where = f"cpu ({plural(threads, 'thread')})" if device == "cpu" else device_name(device)
+    if stop.is_set():
+        err.print(Text("Stopped with Ctrl-C before training started.", style="yellow"))
+        return EXIT_INTERRUPTED
+    out = console(stderr=args.json == "-")
+    header = Text.assemble((experiment.title, "bold"), f" on {where}, seed {args.seed}")
+    err.print(header, soft_wrap=True)
 
-    stop = threading.Event()
     started = datetime.now(UTC)
-    with _ctrl_c_cancels(stop, err), _RunProgress(err) as progress:
+    with progress_for(err) as progress:
+        ctrl_c.phase = "training"
         result = run_experiment(
             args.name,
             values,
@@ -184,21 +197,22 @@ def run_sim(args: argparse.Namespace) -> int:
             on_event=progress.on_event,
             cancel=stop.is_set,
         )
+    ctrl_c.phase = "done"
     finished = datetime.now(UTC)
 
+    # Saved before anything is printed, so a closed pipe or terminal cannot lose the run.
+    if not args.no_save:
+        _save(args.home, result, started, finished, err)
     print_result(result, out)
     if args.json == "-":
         sys.stdout.write(result.to_json_text() + "\n")
-        sys.stdout.flush()
     elif json_path is not None:
         try:
             json_path.write_text(result.to_json_text() + "\n", encoding="utf-8")
         except OSError as error:
-            err.print(Text(f"Could not write {json_path}: {error.strerror}", style="red"))
+            err.print(safe_text(f"Could not write {json_path}: {error.strerror}", style="red"))
             return 1
-        err.print(Text(f"Wrote {json_path}", style="dim"))
-    if not args.no_save:
-        _save(args.home, result, started, finished, err)
+        err.print(safe_text(f"Wrote {json_path}", style="dim"))
     if result.status == "cancelled":
         err.print(Text("Stopped with Ctrl-C; the results above cover what ran.", style="yellow"))
         return EXIT_INTERRUPTED
@@ -235,8 +249,16 @@ def print_result(result: ExperimentResult, out: Console) -> None:
         kept = [(n, c) for n, c in fields if n == "run" or n not in _OPTIONAL or n not in shared]
         if all(r.label == f"batch {r.batch_size}" for r in runs):
             kept = [(n, c) for n, c in kept if n != "batch"]
-        caption = ", ".join(f"{name} {shared[name]}" for name in ("LR", "batch") if name in shared)
-        table = Table(caption=caption or None, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        notes = [f"{name} {shared[name]}" for name in ("LR", "batch") if name in shared]
+        if str(shared.get("status", "ok")) != "ok":  # e.g. every run diverged
+            notes.insert(0, f"all {shared['status']}")
+        caption = ", ".join(notes)
+        table = Table(
+            caption=Text(caption) if caption else None,
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1),
+            pad_edge=False,
+        )
         for index, (name, cells) in enumerate(kept):
             # Cells never wrap (a number split over two lines misleads); headers may.
             width = max(len(str(cell)) for cell in [*cells, *name.split()])
@@ -258,7 +280,7 @@ def print_result(result: ExperimentResult, out: Console) -> None:
         print_charts(charts, out)
     out.print(Text("Observations", style="bold"))
     for line in result.observations:
-        out.print(Text.assemble("• ", line))
+        out.print(Text.assemble("• ", safe_text(line)))
 
 
 # Above this many runs, an experiment that describes its own charts shows those instead.
@@ -270,12 +292,14 @@ _OPTIONAL = ("status", "LR", "batch")
 
 def _result_fields(runs: list[Any]) -> list[tuple[str, list[Any]]]:
     """(column name, one cell per run) for the results table."""
-    from rich.text import Text
 
-    def num(x: float | None) -> str:
-        if x is None:
-            return "–"
-        return f"{x:.3f}" if math.isfinite(x) else str(x).replace("nan", "NaN")
+    from quizapp.cli.sim_progress import loss
+
+    def final_loss(run: Any) -> str:
+        x = run.summary.final_val_loss
+        if run.status == "diverged":  # its last finite loss (83,460,856) says nothing more
+            return "diverged"
+        return "–" if x is None else loss(x)
 
     def pct(x: float | None) -> str:
         return "–" if x is None else f"{100 * x:.1f}%"
@@ -289,18 +313,18 @@ def _result_fields(runs: list[Any]) -> list[tuple[str, list[Any]]]:
         if not points:
             return "–"
         low = min(points, key=lambda p: p.val_loss)
-        return f"{low.val_loss:.3f} @{low.epoch:.0f}"
+        return f"{loss(low.val_loss)} @{low.epoch:.0f}"
 
     fields: list[tuple[str, list[Any]]] = [
-        ("run", [Text(r.label) for r in runs]),
-        ("status", [Text(r.status, style="green" if r.status == "ok" else "red") for r in runs]),
+        ("run", [safe_text(r.label) for r in runs]),
+        ("status", [safe_text(r.status, "green" if r.status == "ok" else "red") for r in runs]),
         ("batch", [str(r.batch_size) for r in runs]),
         ("LR", [f"{r.lr:.3g}" for r in runs]),
         ("updates per epoch", [f"{r.updates_per_epoch:,}" for r in runs]),
         ("updates", [f"{r.summary.updates:,}" for r in runs]),
         ("train s", [f"{r.summary.seconds:.2f}" for r in runs]),
         ("lowest val loss @epoch", [lowest_val_loss(r) for r in runs]),
-        ("val loss", [num(r.summary.final_val_loss) for r in runs]),
+        ("val loss", [final_loss(r) for r in runs]),
         ("val acc", [pct(r.summary.final_val_acc) for r in runs]),
     ]
     if any(p.train_acc is not None for r in runs for p in r.history):
@@ -319,81 +343,39 @@ def _result_fields(runs: list[Any]) -> list[tuple[str, list[Any]]]:
     return fields
 
 
-class _RunProgress:
-    """A Rich progress bar per training run, fed by the event stream."""
+class _CtrlC:
+    """First Ctrl-C: stop between two updates and keep what ran. Second: quit at once.
 
-    def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress: Progress = Progress(
-            TextColumn("{task.description:<14}"),
-            BarColumn(bar_width=20),
-            MofNCompleteColumn(),
-            TextColumn("updates"),
-            TextColumn("{task.fields[metrics]}"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self.tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> _RunProgress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
-
-    def on_event(self, event: SimEvent) -> None:
-        from sims.events import RunFinished, RunProgress, RunStarted, RunTick
-
-        if isinstance(event, RunStarted):
-            self.tasks[event.label] = self.progress.add_task(
-                event.label, total=event.total_updates, metrics=""
-            )
-        elif isinstance(event, RunTick):
-            self.progress.update(self.tasks[event.label], completed=event.update)
-        elif isinstance(event, RunProgress):
-            metrics = f"epoch {event.epoch:.3g}  " + (
-                f"val loss {event.val_loss:.3f}  acc {100 * event.val_acc:.1f}%"
-                if event.val_loss is not None and event.val_acc is not None
-                else f"train loss {event.train_loss:.3f}"  # a tuning run: no validation
-            )
-            self.progress.update(self.tasks[event.label], completed=event.update, metrics=metrics)
-        elif isinstance(event, RunFinished):
-            task = self.tasks[event.label]
-            if event.status == "ok":
-                self.progress.update(task, total=event.summary.updates)
-            else:
-                self.progress.update(task, description=f"{event.label} [{event.status}]")
-            self.progress.update(task, completed=event.summary.updates)
-
-
-class _ctrl_c_cancels:
-    """First Ctrl-C: stop between two updates and keep what ran; second: quit at once."""
+    Neither raises KeyboardInterrupt: one raised during a run, although the CLI caught it
+    and returned 130, at times still made Python kill itself with SIGINT at exit (status -2;
+    strace shows Python re-raising SIGINT). The second Ctrl-C leaves with ``os._exit``
+    instead: there is nothing to clean up (no child process; a database write is one SQLite
+    transaction, rolled back if cut short)."""
 
     def __init__(self, stop: threading.Event, console: Console) -> None:
         self.stop, self.console = stop, console
+        self.phase: Literal["setup", "training", "done"] = "setup"
         self.previous: Any = None
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> _CtrlC:
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.stop.is_set():
-            raise KeyboardInterrupt
-        self.stop.set()
-        self.console.print("Stopping after the current update (Ctrl-C again to quit now)...")
+        if self.phase != "done" and not self.stop.is_set():
+            self.stop.set()
+            when = "after the current update" if self.phase == "training" else "before training"
+            self.console.print(f"Stopping {when} (Ctrl-C again to quit now)...")
+            return
+        exit_interrupted_now(
+            "Interrupted." if self.phase == "done" else "Quit at once; this run is not saved.",
+            show_cursor=self.phase == "training" and self.console.is_terminal,
+        )
 
 
 def _save(
@@ -404,8 +386,7 @@ def _save(
     err: Console,
 ) -> None:
     """Record the run in the progress database, like the app does; a problem there is
-    reported but never fails the command (the results are already printed)."""
-    from rich.text import Text
+    reported but never fails the command (the results are printed all the same)."""
 
     from quizapp.store import Store, StoreError
 
@@ -443,4 +424,4 @@ def _save(
                 finished=finished,
             )
     except (StoreError, OSError) as error:
-        err.print(Text(f"Not saved to your progress database: {error}", style="yellow"))
+        err.print(safe_text(f"Not saved to your progress database: {error}", style="yellow"))

@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quizapp.store.database import Store, check_seed, repair
+    from quizapp.store.database import Store, repair
     from quizapp.store.errors import StoreBusyError, StoreError
     from quizapp.store.jsonio import MAX_IMPORT_BYTES, MAX_JSON_DEPTH
     from quizapp.store.records import (
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 _HOMES = {
     "Store": "database",
     "repair": "database",
-    "check_seed": "database",
     "MAX_IMPORT_BYTES": "jsonio",
     "MAX_JSON_DEPTH": "jsonio",
     "StoreBusyError": "errors",
@@ -89,7 +88,6 @@ __all__ = [
     "TopicMastery",
     "Totals",
     "TrendPoint",
-    "check_seed",
     "repair",
 ]
 

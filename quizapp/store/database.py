@@ -84,7 +84,7 @@ Simulation runs::
                          result=None, question_id=None, seed=None, started=None,
                          finished=None, prediction=None, prediction_outcome=None) -> int
         status: running | ok | diverged | oom | cancelled | failed | interrupted
-        seed: None or a whole number 0..2^63-1, else ValueError (``check_seed(seed)`` lets a
+        seed: None or a whole number 0..2^63-1, else ValueError (``sims.params.check_seed`` lets a
         front end check before a run starts). A "running" run records this process (pid
         and start token); it is marked interrupted at the next open once that process ends.
     store.set_sim_prediction(run_id, prediction, outcome=None) -> None
@@ -113,7 +113,6 @@ Your data::
     store.seen_question_ids() -> set[str]
     repair(home) -> list[str]                   (move a damaged database aside, salvage rows;
                                                  refused while another quizapp has it open)
-    check_seed(seed) -> None                    (ValueError unless None or 0..2^63-1)
 
 Salvage (``quizapp.store.recovery``) works on a copy of the damaged file: SQLite's own
 ``.recover`` where the ``sqlite3`` tool is installed and works, else each table read in rowid
@@ -886,7 +885,7 @@ class Store:
         """Save a simulation run; returns its id. ``summary``/``result``: JSON-able values
         or JSON text (e.g. from ``result.to_json()``)."""
         _check_status(status)
-        check_seed(seed)
+        _check_stored_seed(seed)
         start = as_utc(started or datetime.now(UTC))
         if finished is None and status != "running":
             finished = datetime.now(UTC)
@@ -1736,7 +1735,7 @@ def _json_text(value: Any) -> str | None:
     return dumps(value)
 
 
-def check_seed(seed: Any) -> None:
+def _check_stored_seed(seed: Any) -> None:
     """Raise ValueError unless ``seed`` is None or a whole number the database can store."""
     low, high = SEED_RANGE
     if seed is None:

@@ -1,6 +1,9 @@
 """Chart descriptions from ``ExperimentResult.extras["charts"]`` (see ``sims.charts``) drawn
 as Rich tables for the terminal: a heat map as a grid, curves as a table of points (long
-curves thinned to a readable number of rows), bars as a table with a bar column."""
+curves thinned to a readable number of rows), bars as a table with a bar column.
+
+A chart may come from an imported run, so every string in it is shown through
+:func:`~quizapp.views.text.safe_text`: literally, never as markup."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from quizapp.views.text import safe_text
 
 MAX_ROWS = 14  # rows of a curve table before it is thinned
 BAR_WIDTH = 24
@@ -44,14 +49,14 @@ def _fmt(value: Any, spec: str) -> str:
         return str(value)
 
 
-def _number(value: Any) -> str:
+def _number(value: Any) -> Text:
     if isinstance(value, str):
-        return value
+        return safe_text(value)
     if value is None or not math.isfinite(value):
-        return "–"
+        return Text("–")
     if float(value).is_integer() and abs(value) < 1e7:
-        return f"{int(value):,}"
-    return f"{value:.3g}"
+        return Text(f"{int(value):,}")
+    return Text(f"{value:.3g}")
 
 
 def _heatmap(chart: dict[str, Any]) -> RenderableType:
@@ -62,14 +67,14 @@ def _heatmap(chart: dict[str, Any]) -> RenderableType:
     row_best = chart.get("row_best") or []
     notes = chart.get("notes") or []
     table = Table(
-        title=Text(chart["title"], style="bold"),
+        title=safe_text(chart["title"], style="bold"),
         title_justify="left",
         caption=_heatmap_caption(cols["label"], value, best is not None, bool(row_best)),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
     )
-    table.add_column(rows["label"], style="bold")
+    table.add_column(safe_text(rows["label"]), style="bold")
     for col in cols["values"]:
         table.add_column(_number(col), justify="right")
     for i, (label, cells) in enumerate(zip(rows["values"], chart["cells"], strict=False)):
@@ -77,14 +82,14 @@ def _heatmap(chart: dict[str, Any]) -> RenderableType:
         for j, cell in enumerate(cells):
             note = notes[i][j] if i < len(notes) and j < len(notes[i]) else ""
             if cell is None:
-                rendered.append(Text(note or "–", style="dim"))
+                rendered.append(safe_text(note or "–", style="dim"))
                 continue
             style = ""
             if best == (i, j):
                 style = "bold green"
             elif i < len(row_best) and row_best[i] == j:
                 style = "bold"
-            rendered.append(Text(_fmt(cell, spec), style=style))
+            rendered.append(safe_text(_fmt(cell, spec), style=style))
         table.add_row(*rendered)
     return table
 
@@ -98,7 +103,7 @@ def _heatmap_caption(
         parts.append("green: best cell")
     if has_row_best:
         parts.append("bold: best in its row")
-    return Text("; ".join(parts), style="dim")
+    return safe_text("; ".join(parts), style="dim")
 
 
 def _lines(chart: dict[str, Any]) -> RenderableType:
@@ -108,15 +113,15 @@ def _lines(chart: dict[str, Any]) -> RenderableType:
     shown = _thin(xs, [m["x"] for m in marks])
     lookup = [{p[0]: p[1] for p in s["points"]} for s in series]
     table = Table(
-        title=Text(chart["title"], style="bold"),
+        title=safe_text(chart["title"], style="bold"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
     )
-    table.add_column(chart["x"]["label"], style="bold", justify="right")
+    table.add_column(safe_text(chart["x"]["label"]), style="bold", justify="right")
     for s in series:
         style = " (reference)" if s.get("style") == "dashed" else ""
-        table.add_column(f"{s['name']}{style}", justify="right")
+        table.add_column(safe_text(f"{s['name']}{style}"), justify="right")
     for x in shown:
         table.add_row(_number(x), *(_number(points.get(x)) for points in lookup))
     parts: list[RenderableType] = [table]
@@ -124,7 +129,7 @@ def _lines(chart: dict[str, Any]) -> RenderableType:
         parts.append(Text(f"({len(shown)} of {len(xs)} points shown)", style="dim"))
     if marks:
         parts.append(
-            Text(
+            safe_text(
                 "marked: " + "; ".join(f"{m['label']} at {_number(m['x'])}" for m in marks),
                 style="dim",
             )
@@ -154,14 +159,14 @@ def _bars(chart: dict[str, Any]) -> RenderableType:
         default=0.0,
     )
     table = Table(
-        title=Text(chart["title"], style="bold"),
+        title=safe_text(chart["title"], style="bold"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
     )
-    table.add_column(categories["label"], style="bold", justify="right")
+    table.add_column(safe_text(categories["label"]), style="bold", justify="right")
     for s in series:
-        table.add_column(s["name"], justify="right")
+        table.add_column(safe_text(s["name"]), justify="right")
     if series:
         table.add_column("", no_wrap=True)
     for index, category in enumerate(categories["values"]):
@@ -171,12 +176,12 @@ def _bars(chart: dict[str, Any]) -> RenderableType:
             errors = s.get("errors")
             spread = errors[index] if errors and index < len(errors) else None
             text = _fmt(value, spec) + (f" ± {_fmt(spread, spec)}" if spread is not None else "")
-            cells.append(text)
+            cells.append(safe_text(text))
         first = series[0]["values"][index] if series and index < len(series[0]["values"]) else None
         bar = ""
         if first is not None and top > 0:
             bar = "█" * max(1, round(BAR_WIDTH * first / top))
         note = marks.get(str(category))
-        cells.append(Text.assemble((bar, "cyan"), (f" {note}" if note else "", "yellow")))
+        cells.append(Text.assemble((bar, "cyan"), safe_text(f" {note}" if note else "", "yellow")))
         table.add_row(*cells)
     return table
