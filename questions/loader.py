@@ -962,6 +962,13 @@ class _Checker:
                     f"{name}.metrics",
                     f"the stored run '{run.id}' has no '{metric}' series",
                 )
+        if metrics and len({"loss" in m for m in metrics}) > 1:
+            self.error(
+                (*sub, "metrics"),
+                f"{name}.metrics",
+                "mixes losses and accuracies; expected only losses or only accuracies (the "
+                "chart has one y axis)",
+            )
         x_axis = table.get("x_axis", "epoch")
         if x_axis not in RUN_X_AXES:
             got = _quoted(x_axis) if isinstance(x_axis, str) else _type_name(x_axis)

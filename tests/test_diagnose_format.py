@@ -212,6 +212,15 @@ def test_metrics_must_be_series_the_run_holds(tmp_path: Path) -> None:
     ]
 
 
+def test_losses_and_accuracies_do_not_share_a_chart(tmp_path: Path) -> None:
+    deck = write(tmp_path, run=run_data(), metrics='["val_loss", "val_acc"]')
+    _, errors = load(deck)
+    assert errors == [
+        f"{deck}:16: d-1.diagnose.metrics: mixes losses and accuracies; expected only losses or "
+        "only accuracies (the chart has one y axis)"
+    ]
+
+
 def test_a_diagnose_question_takes_no_rubric_and_needs_a_fix(tmp_path: Path) -> None:
     deck = write(tmp_path, run=run_data())
     text = deck.read_text()
