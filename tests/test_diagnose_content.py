@@ -164,3 +164,24 @@ def test_every_stored_run_is_made_by_the_script_and_used() -> None:
 def test_run_files_ship_as_package_data() -> None:
     deck = next(p for p in builtin_deck_files() if p.name == "diagnose.toml")
     assert (deck.parent / "runs").is_dir()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("qid", ["diag-run-underfit-tiny-lr", "diag-run-lr-diverged"])
+def test_the_fix_really_fixes_the_run(qid: str) -> None:
+    """The two quickest fixes, trained for real: each ends far below the stored run's last
+    finite validation loss, without diverging. (``python -m questions.make_runs --fixes``
+    runs all six.)"""
+    from sims.lab import run_experiment
+
+    question = next(q for q in shipped_diagnose_questions() if q.id == qid)
+    fix = question.simulation
+    assert fix is not None
+    result = run_experiment(fix.experiment, fix.params_dict, seed=0, device="cpu")
+    (fixed,) = result.runs
+    (stored,) = question.diagnosis.run.runs
+    broken = [v for v in stored.values("val_loss") if v is not None][-1]
+    assert fixed.status == "ok"
+    assert fixed.summary.final_val_loss is not None
+    assert fixed.summary.final_val_loss < broken / 4
+    assert f"{fixed.summary.final_val_loss:.2f}"[:3] in question.model_answer

@@ -275,3 +275,16 @@ def test_a_run_that_only_diverged_is_drawn_to_its_highest_finite_value(tmp_path:
     chart = run_chart(library.questions["d-1"].diagnosis)
     assert chart.y_range == (0.0, pytest.approx(55.0 * 1.05))  # the explosion is the story
     assert chart.lines[0].ys == (2.3, 2.0, 55.0)
+
+
+def test_cli_lists_and_validates_diagnose_questions(tmp_path: Path, capsys) -> None:
+    from quizapp.cli import main
+
+    home = ["--home", str(tmp_path / "home")]
+    assert main(["deck", "list", *home]) == 0
+    listing = capsys.readouterr().out
+    assert "┃ Diagnose ┃" in listing  # the column counting diagnose questions
+    deck = write(tmp_path / "decks", run=run_data(), answer=7)
+    assert main(["deck", "validate", *home, str(deck)]) == 1
+    out = capsys.readouterr().out
+    assert "d-1.diagnose.answer: 7 names no choice" in out
