@@ -79,3 +79,24 @@ async def test_a_right_and_a_wrong_diagnosis_are_graded_and_stored(tmp_path: Pat
     assert (missed.score, missed.suggested, missed.rating) == (0.0, Rating.AGAIN, Rating.AGAIN)
     assert missed.answer == f"{wrong + 1}. {second.diagnosis.choices[wrong]}"
     assert missed.met == frozenset()
+
+
+async def test_revealing_without_a_choice_and_undo_keep_the_verdict(tmp_path: Path) -> None:
+    library = diagnose_library()
+    first = next(iter(library.questions.values()))
+    assert first.diagnosis is not None
+    app = make_app(tmp_path, library=library)
+    async with running(app, size=(120, 40)) as pilot:
+        await pilot.press("r", "ctrl+r")  # reveal without choosing: graded as wrong
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert "No diagnosis chosen" in str(screen.query_one("#your-answer", Static).content)
+        assert screen.query_one("#score-line", Static).content.plain == "Incorrect"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("ctrl+u")  # take it back: the same question, still revealed
+        await pilot.pause()
+        assert screen.question is first and screen.phase == "revealed"
+        assert "No diagnosis chosen" in str(screen.query_one("#your-answer", Static).content)
+    with Store.open(tmp_path / "home") as store:
+        assert store.question_history(first.id) == []
