@@ -288,3 +288,15 @@ def test_cli_lists_and_validates_diagnose_questions(tmp_path: Path, capsys) -> N
     assert main(["deck", "validate", *home, str(deck)]) == 1
     out = capsys.readouterr().out
     assert "d-1.diagnose.answer: 7 names no choice" in out
+
+
+def test_mock_interviews_leave_out_diagnose_questions() -> None:
+    from datetime import UTC, datetime
+
+    from quizapp.services.mock_interview import start_interview
+
+    bank = list(load_library().questions.values())
+    assert any(q.kind is QuestionKind.DIAGNOSE for q in bank)
+    for seed in range(5):  # a spoken interview cannot show the chart the question needs
+        interview = start_interview(bank, 60, datetime(2026, 5, 4, tzinfo=UTC), seed=seed)
+        assert all(a.question.kind is not QuestionKind.DIAGNOSE for a in interview.asked)
