@@ -100,3 +100,19 @@ async def test_revealing_without_a_choice_and_undo_keep_the_verdict(tmp_path: Pa
         assert "No diagnosis chosen" in str(screen.query_one("#your-answer", Static).content)
     with Store.open(tmp_path / "home") as store:
         assert store.question_history(first.id) == []
+
+
+async def test_browse_names_the_kind_and_the_fix(tmp_path: Path) -> None:
+    from quizapp.tui.screens.browse import BrowseScreen
+
+    library = diagnose_library()
+    first = next(iter(library.questions.values()))
+    assert first.simulation is not None
+    app = make_app(tmp_path, library=library)
+    async with running(app, size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        detail = screen.query_one("#detail-body", Static).content.plain
+        assert f"diagnose the run · fix: {first.simulation.experiment}" in detail
