@@ -1193,11 +1193,14 @@ def _reject_constant(text: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    for position, k in enumerate(keys):
-        if k in keys[:position]:
-            raise _RunProblem(f"the key '{k}' appears twice in one object")
-    return dict(pairs)
+    result = dict(pairs)
+    if len(result) < len(pairs):  # json.loads would silently keep the last value
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RunProblem(f"the key '{key}' appears twice in one object")
+            seen.add(key)
+    return result
 
 
 def parse_stored_run(run_id: str, data: bytes) -> tuple[StoredRun | None, list[str]]:
@@ -1220,8 +1223,10 @@ def parse_stored_run(run_id: str, data: bytes) -> tuple[StoredRun | None, list[s
         return None, [str(exc)]
     except json.JSONDecodeError as exc:
         return None, [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
-    except (ValueError, RecursionError) as exc:  # a 5000-digit integer, nesting too deep
-        return None, [f"invalid JSON: {type(exc).__name__}"]
+    except RecursionError:
+        return None, ["invalid JSON: arrays or objects nested too deeply to read"]
+    except ValueError:  # int() refuses an integer of more than 4300 digits
+        return None, ["invalid JSON: a number too long to read"]
     problems: list[str] = []
     if not isinstance(parsed, dict):
         return None, [f"expected a JSON object, got {_type_name(parsed)}"]

@@ -181,6 +181,10 @@ def test_a_run_that_is_not_a_regular_file_or_too_large_is_refused(tmp_path: Path
             "{",
             "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes",
         ),
+        (
+            json.dumps(run_data()).replace('"seed": 0', '"seed": 0, "seed": 1'),
+            "the key 'seed' appears twice in one object",
+        ),
     ],
 )
 def test_non_finite_values_and_bad_json_are_refused(
