@@ -2,20 +2,26 @@
 
 from questions.model import (
     Deck,
+    Diagnosis,
     Misconception,
     NumericAnswer,
     Question,
     QuestionKind,
     RubricPoint,
     SimulationPreset,
+    StoredRun,
+    StoredSeries,
 )
 
 __all__ = [
     "Deck",
+    "Diagnosis",
     "Misconception",
     "NumericAnswer",
     "Question",
     "QuestionKind",
     "RubricPoint",
     "SimulationPreset",
+    "StoredRun",
+    "StoredSeries",
 ]

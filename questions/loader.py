@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import errno
+import json
 import math
 import os
 import re
@@ -24,17 +25,25 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from questions.model import (
+    RUN_FORMAT,
+    RUN_METRICS,
+    RUN_SERIES,
+    RUN_X_AXES,
     Deck,
+    Diagnosis,
     Misconception,
     NumericAnswer,
     Question,
     QuestionKind,
     RubricPoint,
     SimulationPreset,
+    StoredRun,
+    StoredSeries,
     freeze,
 )
 from questions.untrusted import clean_text
@@ -56,6 +65,13 @@ MAX_QUESTIONS = 1000  # per deck file
 MAX_ERRORS = 100  # listed per deck file; the rest are counted
 MAX_PARAM_NESTING = 3  # params table > list > (spare level) > value
 MAX_KEY_PARTS = 32  # tomllib's time grows with the square of a dotted key's length
+# A stored run (diagnose questions) is a few KB: epochs x a handful of series.
+MAX_RUN_BYTES = 256 * 1024
+MAX_RUN_POINTS = 2000  # evaluation points per stored training run
+MAX_RUN_LINES = 4  # training runs per stored run file
+CHOICES = (2, 5)
+MAX_METRICS = 3
+RUNS_FOLDER = "runs"  # beside the deck file: <deck folder>/runs/<run id>.json
 _KEY_PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""
 # Runs of 5 or more dotted parts. The look-behind lets a run start only where a key can (not
 # inside a word, right after a quote, a dot or a backslash), and finditer resumes after each
@@ -80,12 +96,15 @@ QUESTION_KEYS = (
     "simulation",
     "numeric",
     "red_flags",
+    "diagnose",
 )
 RUBRIC_KEYS = ("text", "must_have")
 FOLLOW_UP_KEYS = ("text", "probes")
 MISCONCEPTION_KEYS = ("belief", "correction")
 SIMULATION_KEYS = ("experiment", "params", "look_for")
 NUMERIC_KEYS = ("answer", "tolerance", "unit")
+DIAGNOSE_KEYS = ("run", "metrics", "x_axis", "choices", "answer", "fix")
+AUTO_GRADED = (QuestionKind.NUMERIC, QuestionKind.DIAGNOSE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,22 +163,25 @@ class DeckReadError(Exception):
     """A deck file that cannot be read; the text says why, for the user."""
 
 
-def read_deck_bytes(path: Path, limit: int = MAX_DECK_BYTES) -> tuple[bytes, tuple[int, int]]:
+def read_deck_bytes(
+    path: Path, limit: int = MAX_DECK_BYTES, *, what: str = "a deck file", suffix: str = ".toml"
+) -> tuple[bytes, tuple[int, int]]:
     """The bytes of a deck file and its identity ``(st_dev, st_ino)``.
 
     Only a regular file of at most ``limit`` bytes is read, so a FIFO cannot block, a device
     such as ``/dev/zero`` cannot fill memory, and a link loop is an error, not a traceback.
-    Raises :class:`DeckReadError`.
+    ``what`` and ``suffix`` name the kind of file in messages (a stored run is read the same
+    way). Raises :class:`DeckReadError`.
     """
     try:
         info = os.stat(path)  # follows links, so a link to a FIFO is seen as a FIFO
-        _check_regular(info, limit)
+        _check_regular(info, limit, what, suffix)
         # O_NONBLOCK: were the file swapped for a FIFO after the stat, open must not wait.
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
         fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
         try:
             info = os.fstat(fd)  # what was opened, not what was stat-ed
-            _check_regular(info, limit)
+            _check_regular(info, limit, what, suffix)
             chunks: list[bytes] = []
             left = limit + 1  # one byte more than allowed tells a file that grew meanwhile
             while left > 0:
@@ -173,24 +195,26 @@ def read_deck_bytes(path: Path, limit: int = MAX_DECK_BYTES) -> tuple[bytes, tup
     except OSError as exc:
         raise DeckReadError(f"cannot read: {_os_reason(exc, path)}") from None
     if left <= 0:
-        raise DeckReadError(_too_large(limit))
+        raise DeckReadError(_too_large(limit, None, what))
     return b"".join(chunks), (info.st_dev, info.st_ino)
 
 
-def _check_regular(info: os.stat_result, limit: int) -> None:
+def _check_regular(
+    info: os.stat_result, limit: int, what: str = "a deck file", suffix: str = ".toml"
+) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise DeckReadError(
-            f"not a regular file ({_file_kind(info.st_mode)}); expected a .toml file"
+            f"not a regular file ({_file_kind(info.st_mode)}); expected a {suffix} file"
         )
     if info.st_size > limit:
-        raise DeckReadError(_too_large(limit, info.st_size))
+        raise DeckReadError(_too_large(limit, info.st_size, what))
 
 
-def _too_large(limit: int, size: int | None = None) -> str:
+def _too_large(limit: int, size: int | None = None, what: str = "a deck file") -> str:
     """``size`` is None when the file grew past the limit while being read."""
     mb = 1024 * 1024
     shown = f"{size / mb:.1f} MB" if size is not None else f"over {limit / mb:g} MB"
-    return f"too large ({shown}); a deck file may be at most {limit / mb:g} MB"
+    return f"too large ({shown}); {what} may be at most {limit / mb:g} MB"
 
 
 def _file_kind(mode: int) -> str:
@@ -370,7 +394,7 @@ def _check_deck(
     builtin: bool,
     check_preset: PresetChecker | None,
 ) -> tuple[Deck | None, list[DeckError], list[tuple[str, int]]]:
-    checker = _Checker(clean_text(str(path)), _LineIndex(text), check_preset)
+    checker = _Checker(clean_text(str(path)), _LineIndex(text), check_preset, path.parent)
     deck_meta = checker.deck_table(data)
     questions: list[Question] = []
     raw_questions = data.get("question")
@@ -458,10 +482,17 @@ class _LineIndex:
 class _Checker:
     """Validates the parsed TOML of one deck, collecting every error."""
 
-    def __init__(self, where: str, index: _LineIndex, check_preset: PresetChecker | None) -> None:
+    def __init__(
+        self,
+        where: str,
+        index: _LineIndex,
+        check_preset: PresetChecker | None,
+        folder: Path | None = None,
+    ) -> None:
         self.where = where
         self.index = index
         self.check_preset = check_preset
+        self.folder = folder  # the deck file's folder, where its stored runs are looked up
         self.errors: list[DeckError] = []  # the first MAX_ERRORS problems
         self.problems = 0  # all of them
         self.ids: list[tuple[str, int]] = []
@@ -613,13 +644,13 @@ class _Checker:
             )
         kind_raw = raw.get("kind", "open")
         kind: QuestionKind | None = None
-        if kind_raw in ("open", "numeric"):
+        if kind_raw in tuple(QuestionKind):
             kind = QuestionKind(kind_raw)
         else:
             self.error(
                 (*path, "kind"),
                 f"{label}kind",
-                f"{_quoted(kind_raw)} is not allowed; expected 'open' or 'numeric'",
+                f"{_quoted(kind_raw)} is not allowed; expected 'open', 'numeric' or 'diagnose'",
             )
         prompt = self.text(raw, "prompt", path, label)
         model_answer = self.text(raw, "model_answer", path, label)
@@ -628,8 +659,12 @@ class _Checker:
         follow_ups = self.follow_ups(raw, path, label, kind, rubric)
         red_flags = self.red_flags(raw, path, label, kind, rubric)
         misconception = self.misconception(raw, path, label)
-        simulation = self.simulation(raw, path, label)
+        simulation = self.simulation(raw, path, label, kind)
         numeric = self.numeric(raw, path, label, kind)
+        diagnosed = self.diagnose(raw, path, label, kind)
+        diagnosis = None
+        if diagnosed is not None:
+            diagnosis, simulation = diagnosed  # a diagnose question's demo is its fix
 
         if self.problems > before:
             return None
@@ -651,6 +686,7 @@ class _Checker:
             references=references,
             simulation=simulation,
             numeric=numeric,
+            diagnosis=diagnosis,
             deck=deck_name,
             source=f"{self.where}:{self.index.line(path)}",
         )
@@ -660,12 +696,12 @@ class _Checker:
     ) -> tuple[RubricPoint, ...] | None:
         value = raw.get("rubric")
         name = f"{label}rubric"
-        if kind is QuestionKind.NUMERIC:
+        if kind in AUTO_GRADED:
             if value is not None:
                 self.error(
                     (*path, "rubric"),
                     name,
-                    "numeric questions are graded automatically; expected no rubric",
+                    f"{kind} questions are graded automatically; expected no rubric",
                 )
                 return None
             return ()
@@ -771,8 +807,8 @@ class _Checker:
         if value is None:
             return None
         name = f"{label}probes"
-        if kind is QuestionKind.NUMERIC:
-            self.error(path, name, "numeric questions have no rubric points to probe")
+        if kind in AUTO_GRADED:
+            self.error(path, name, f"{kind} questions have no rubric points to probe")
             return None
         count = len(rubric) if rubric else 0
         expected = f"the number of a rubric point, 1-{count}" if count else "a rubric point"
@@ -794,8 +830,8 @@ class _Checker:
     ) -> tuple[str, ...] | None:
         name = f"{label}red_flags"
         where = (*path, "red_flags")
-        if "red_flags" in raw and kind is QuestionKind.NUMERIC:
-            self.error(where, name, "numeric questions are graded automatically; expected none")
+        if "red_flags" in raw and kind in AUTO_GRADED:
+            self.error(where, name, f"{kind} questions are graded automatically; expected none")
             return None
         flags = self.text_list(raw, "red_flags", path, label, RED_FLAGS)
         if not flags:
@@ -831,13 +867,24 @@ class _Checker:
         return Misconception(belief, correction) if belief and correction else None
 
     def simulation(
-        self, raw: Mapping[str, Any], path: tuple[Any, ...], label: str
+        self, raw: Mapping[str, Any], path: tuple[Any, ...], label: str, kind: QuestionKind | None
     ) -> SimulationPreset | None:
         table = self.table(raw, "simulation", path, label)
         if table is None:
             return None
-        sub = (*path, "simulation")
-        name = f"{label}simulation."
+        if kind is QuestionKind.DIAGNOSE:
+            self.error(
+                (*path, "simulation"),
+                f"{label}simulation",
+                "a diagnose question's demo is the fix; expected [question.diagnose.fix]",
+            )
+            return None
+        return self.preset(table, (*path, "simulation"), f"{label}simulation.")
+
+    def preset(
+        self, table: Mapping[str, Any], sub: tuple[Any, ...], name: str
+    ) -> SimulationPreset | None:
+        """A simulation preset table (``[question.simulation]``, a diagnose question's fix)."""
         self.unknown_keys(table, SIMULATION_KEYS, sub, name)
         experiment = self.text(table, "experiment", sub, name)
         look_for = self.text(table, "look_for", sub, name, required=False) or ""
@@ -871,13 +918,153 @@ class _Checker:
                 return None
         return SimulationPreset(experiment, freeze(params), look_for)
 
+    def diagnose(
+        self, raw: Mapping[str, Any], path: tuple[Any, ...], label: str, kind: QuestionKind | None
+    ) -> tuple[Diagnosis, SimulationPreset] | None:
+        """A diagnose question's ``[question.diagnose]`` table, its stored run and its fix."""
+        table = self.table(raw, "diagnose", path, label)
+        name = f"{label}diagnose"
+        sub = (*path, "diagnose")
+        if kind is not QuestionKind.DIAGNOSE:
+            if table is not None and kind is not None:
+                message = 'only diagnose questions show a stored run; expected kind = "diagnose"'
+                self.error(sub, name, message)
+            return None
+        if table is None:
+            if "diagnose" not in raw:
+                self.error(
+                    path,
+                    name,
+                    "missing; diagnose questions need [question.diagnose] with run, metrics, "
+                    "choices, answer and [question.diagnose.fix]",
+                )
+            return None
+        before = self.problems
+        self.unknown_keys(table, DIAGNOSE_KEYS, sub, f"{name}.")
+        run = self.stored_run(table, sub, f"{name}.")
+        metrics = self.text_list(table, "metrics", sub, f"{name}.", (1, MAX_METRICS))
+        if "metrics" not in table:
+            self.error(
+                sub,
+                f"{name}.metrics",
+                f"missing; expected 1-{MAX_METRICS} of: " + ", ".join(RUN_METRICS),
+            )
+        for metric in metrics or ():
+            if metric not in RUN_METRICS:
+                self.error(
+                    (*sub, "metrics"),
+                    f"{name}.metrics",
+                    f"unknown metric '{metric}'; expected one of: {', '.join(RUN_METRICS)}",
+                )
+            elif run is not None and any(not line.values(metric) for line in run.runs):
+                self.error(
+                    (*sub, "metrics"),
+                    f"{name}.metrics",
+                    f"the stored run '{run.id}' has no '{metric}' series",
+                )
+        if metrics and len({"loss" in m for m in metrics}) > 1:
+            self.error(
+                (*sub, "metrics"),
+                f"{name}.metrics",
+                "mixes losses and accuracies; expected only losses or only accuracies (the "
+                "chart has one y axis)",
+            )
+        x_axis = table.get("x_axis", "epoch")
+        if x_axis not in RUN_X_AXES:
+            got = _quoted(x_axis) if isinstance(x_axis, str) else _type_name(x_axis)
+            self.error(
+                (*sub, "x_axis"),
+                f"{name}.x_axis",
+                f"{got} is not an x axis; expected one of: {', '.join(RUN_X_AXES)}",
+            )
+        choices = self.text_list(table, "choices", sub, f"{name}.", CHOICES)
+        if "choices" not in table:
+            self.error(
+                sub,
+                f"{name}.choices",
+                f"missing; expected {CHOICES[0]}-{CHOICES[1]} diagnoses to choose from",
+            )
+        elif choices:
+            seen = [_same_text(c) for c in choices]
+            for position, key in enumerate(seen):
+                if key in seen[:position]:
+                    self.error(
+                        (*sub, "choices"),
+                        f"{name}.choices[{position + 1}]",
+                        f"repeats choice {seen.index(key) + 1}",
+                    )
+        answer = table.get("answer")
+        count = len(choices) if choices else 0
+        expected = f"the number of the right choice, 1-{count}" if count else "a choice number"
+        if answer is None:
+            self.error(sub, f"{name}.answer", f"missing; expected {expected}")
+        elif not isinstance(answer, int) or isinstance(answer, bool):
+            self.error(
+                (*sub, "answer"), f"{name}.answer", f"expected {expected}, got {_type_name(answer)}"
+            )
+        elif choices and not 1 <= answer <= count:
+            self.error(
+                (*sub, "answer"), f"{name}.answer", f"{answer} names no choice; expected {expected}"
+            )
+        fix_table = self.table(table, "fix", sub, f"{name}.")
+        fix = None
+        if fix_table is None:
+            if "fix" not in table:
+                self.error(
+                    sub,
+                    f"{name}.fix",
+                    "missing; expected [question.diagnose.fix], the simulation that "
+                    "shows the fix working",
+                )
+        else:
+            fix = self.preset(fix_table, (*sub, "fix"), f"{name}.fix.")
+        if self.problems > before or run is None or fix is None:
+            return None
+        assert metrics and choices and isinstance(answer, int)
+        diagnosis = Diagnosis(run, metrics, str(x_axis), choices, answer - 1)
+        return diagnosis, fix
+
+    def stored_run(
+        self, table: Mapping[str, Any], sub: tuple[Any, ...], name: str
+    ) -> StoredRun | None:
+        """The stored run that ``run = "<id>"`` names, read and checked."""
+        run_id = self.text(table, "run", sub, name)
+        key = f"{name}run"
+        if run_id is None:
+            return None
+        if not ID_PATTERN.match(run_id):
+            self.error(
+                (*sub, "run"),
+                key,
+                f"'{run_id}' is not a run id; expected letters, "
+                f"digits, '.', '_' or '-' naming {RUNS_FOLDER}/<id>.json beside the deck",
+            )
+            return None
+        if self.folder is None:
+            self.error((*sub, "run"), key, "no deck folder to find the stored run in")
+            return None
+        relative = f"{RUNS_FOLDER}/{run_id}.json"
+        file = self.folder / RUNS_FOLDER / f"{run_id}.json"
+        try:
+            data, _ = read_deck_bytes(file, MAX_RUN_BYTES, what="a stored run", suffix=".json")
+        except DeckReadError as exc:
+            reason = str(exc)
+            if not file.exists() and not file.is_symlink():
+                reason = "no such file; run files live in a runs/ folder beside the deck"
+            self.error((*sub, "run"), key, f"{relative}: {reason}")
+            return None
+        run, problems = parse_stored_run(run_id, data)
+        for problem in problems:
+            self.error((*sub, "run"), key, f"{relative}: {problem}")
+        return run
+
     def numeric(
         self, raw: Mapping[str, Any], path: tuple[Any, ...], label: str, kind: QuestionKind | None
     ) -> NumericAnswer | None:
         table = self.table(raw, "numeric", path, label)
         name = f"{label}numeric"
         if kind is not QuestionKind.NUMERIC:
-            if table is not None and kind is QuestionKind.OPEN:
+            if table is not None and kind is not None:
                 self.error(
                     (*path, "numeric"),
                     name,
@@ -988,3 +1175,148 @@ def _type_name(value: Any) -> str:
         dict: "a table",
     }
     return names.get(type(value), type(value).__name__)
+
+
+class _RunProblem(Exception):
+    """A stored run's JSON broke a rule; the text says which."""
+
+
+def _strict_number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf
+        raise _RunProblem(f"{text} is not a finite number; a non-finite value is stored as null")
+    return value
+
+
+def _reject_constant(text: str) -> Any:
+    raise _RunProblem(f"{text} is not strict JSON; a non-finite value is stored as null")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) < len(pairs):  # json.loads would silently keep the last value
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RunProblem(f"the key '{key}' appears twice in one object")
+            seen.add(key)
+    return result
+
+
+def parse_stored_run(run_id: str, data: bytes) -> tuple[StoredRun | None, list[str]]:
+    """Read a stored run's JSON (see ``questions/make_runs.py`` for how it is made).
+
+    Returns the run, or None and every problem found as ``key: message`` text. The JSON must
+    be strict (no NaN or Infinity: a non-finite value of a diverged run is ``null``, and only a
+    run whose ``status`` is ``diverged`` may hold one).
+    """
+    try:
+        parsed = json.loads(
+            data.decode("utf-8"),
+            parse_float=_strict_number,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except UnicodeDecodeError as exc:
+        return None, [f"not UTF-8 text ({exc.reason})"]
+    except _RunProblem as exc:
+        return None, [str(exc)]
+    except json.JSONDecodeError as exc:
+        return None, [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+    except RecursionError:
+        return None, ["invalid JSON: arrays or objects nested too deeply to read"]
+    except ValueError:  # int() refuses an integer of more than 4300 digits
+        return None, ["invalid JSON: a number too long to read"]
+    problems: list[str] = []
+    if not isinstance(parsed, dict):
+        return None, [f"expected a JSON object, got {_type_name(parsed)}"]
+    if parsed.get("format") != RUN_FORMAT:
+        problems.append(f"format: expected {RUN_FORMAT}, got {_quoted(parsed.get('format'))}")
+    experiment = parsed.get("experiment")
+    if not isinstance(experiment, str) or not experiment.strip():
+        problems.append("experiment: expected the name of the experiment that made the run")
+    params = parsed.get("params")
+    if not isinstance(params, dict):
+        problems.append(f"params: expected an object, got {_type_name(params)}")
+    seed = parsed.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        problems.append(f"seed: expected an integer, got {_type_name(seed)}")
+    raw_runs = parsed.get("runs")
+    runs: list[StoredSeries] = []
+    if not isinstance(raw_runs, list) or not 1 <= len(raw_runs) <= MAX_RUN_LINES:
+        got = f"{len(raw_runs)} runs" if isinstance(raw_runs, list) else _type_name(raw_runs)
+        problems.append(f"runs: expected a list of 1-{MAX_RUN_LINES} runs, got {got}")
+    else:
+        for position, item in enumerate(raw_runs, start=1):
+            line, found = _stored_series(item, f"runs[{position}]")
+            problems += found
+            if line is not None:
+                runs.append(line)
+    if problems:
+        return None, [clean_text(p) for p in problems[:MAX_ERRORS]]
+    assert isinstance(experiment, str) and isinstance(params, dict) and isinstance(seed, int)
+    frozen = freeze(_clean_value(params))
+    return StoredRun(run_id, clean_text(experiment), frozen, seed, tuple(runs)), []
+
+
+def _stored_series(item: Any, where: str) -> tuple[StoredSeries | None, list[str]]:
+    if not isinstance(item, dict):
+        return None, [f"{where}: expected an object, got {_type_name(item)}"]
+    problems: list[str] = []
+    label, status = item.get("label"), item.get("status")
+    batch, lr, reason = item.get("batch_size"), item.get("lr"), item.get("reason")
+    if not isinstance(label, str) or not label.strip():
+        problems.append(f"{where}.label: expected a non-empty string")
+    if status not in ("ok", "diverged"):
+        problems.append(f"{where}.status: expected 'ok' or 'diverged', got {_quoted(status)}")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        problems.append(f"{where}.batch_size: expected an integer >= 1")
+    if not isinstance(lr, int | float) or isinstance(lr, bool) or lr <= 0:
+        problems.append(f"{where}.lr: expected a number > 0")
+    if reason is not None and not isinstance(reason, str):
+        problems.append(f"{where}.reason: expected a string or null")
+    raw = item.get("series")
+    if not isinstance(raw, dict):
+        return None, [*problems, f"{where}.series: expected an object of lists"]
+    series: list[tuple[str, tuple[float | None, ...]]] = []
+    lengths = set()
+    for name, values in raw.items():
+        key = f"{where}.series.{name}"
+        if name not in RUN_SERIES:
+            problems.append(f"{key}: unknown series; expected one of: {', '.join(RUN_SERIES)}")
+            continue
+        if not isinstance(values, list) or not 2 <= len(values) <= MAX_RUN_POINTS:
+            problems.append(f"{key}: expected a list of 2-{MAX_RUN_POINTS} values")
+            continue
+        lengths.add(len(values))
+        for index, value in enumerate(values):
+            if value is None:
+                if name in RUN_X_AXES:
+                    problems.append(f"{key}[{index}]: null; an x axis is always a number")
+                    break
+                if status != "diverged":
+                    problems.append(
+                        f"{key}[{index}]: null, but the run's status is {_quoted(status)}; null "
+                        "stands for a non-finite value, which only a diverged run holds"
+                    )
+                    break
+            elif not _is_number(value):
+                problems.append(
+                    f"{key}[{index}]: expected a number or null, got {_type_name(value)}"
+                )
+                break
+        else:
+            if name in RUN_X_AXES and any(b < a for a, b in pairwise(values)):
+                problems.append(f"{key}: expected values that never decrease")
+            series.append((name, tuple(None if v is None else float(v) for v in values)))
+    if "epoch" not in raw:
+        problems.append(f"{where}.series.epoch: missing; every run needs its epochs")
+    if len(lengths) > 1:
+        problems.append(f"{where}.series: lists of different lengths ({sorted(lengths)})")
+    if problems:
+        return None, problems
+    assert isinstance(label, str) and isinstance(status, str) and isinstance(batch, int)
+    assert isinstance(lr, int | float)
+    return StoredSeries(
+        clean_text(label), status, batch, float(lr), tuple(series), clean_text(reason or "")
+    ), []

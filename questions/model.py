@@ -21,6 +21,9 @@ KNOWN_TOPICS: tuple[str, ...] = (
 class QuestionKind(StrEnum):
     OPEN = "open"  # free text, self-graded against the rubric
     NUMERIC = "numeric"  # one number, graded automatically
+    DIAGNOSE = (
+        "diagnose"  # the curves of a stored run and a choice of diagnoses, graded automatically
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,69 @@ class SimulationPreset:
         return {key: _thaw(value) for key, value in self.params}
 
 
+RUN_FORMAT = 1  # version of the stored-run JSON layout (questions/decks/runs/*.json)
+# The evaluation series a stored run may hold: the x axes first, then the metrics.
+RUN_X_AXES: tuple[str, ...] = ("epoch", "update", "examples")
+RUN_METRICS: tuple[str, ...] = ("train_loss", "val_loss", "val_acc", "train_acc")
+RUN_SERIES: tuple[str, ...] = (*RUN_X_AXES, *RUN_METRICS)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSeries:
+    """One training run of a stored experiment: its settings and its evaluation points.
+
+    ``series`` maps a name of :data:`RUN_SERIES` to one value per evaluation; ``None`` stands
+    for a value that was not finite, which only a run with status ``diverged`` holds.
+    """
+
+    label: str
+    status: str  # "ok" or "diverged", as the sims engine reported it
+    batch_size: int
+    lr: float
+    series: tuple[tuple[str, tuple[float | None, ...]], ...]
+    reason: str = ""  # why the engine stopped the run, if it did
+
+    def values(self, name: str) -> tuple[float | None, ...]:
+        """The series called ``name``; empty when the run does not hold it."""
+        return next((values for key, values in self.series if key == name), ())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A real run, trained by ``sims`` and stored in a JSON file shipped beside the deck."""
+
+    id: str
+    experiment: str
+    params: tuple[tuple[str, Any], ...]
+    seed: int
+    runs: tuple[StoredSeries, ...]
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return {key: _thaw(value) for key, value in self.params}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """What a diagnose question shows and grades: the stored run drawn as ``metrics`` against
+    ``x_axis``, and the choices, of which ``answer`` (0-based) is right. The explanation is
+    the question's model answer; the fix is its simulation preset (the demo key runs it)."""
+
+    run: StoredRun
+    metrics: tuple[str, ...]
+    x_axis: str
+    choices: tuple[str, ...]
+    answer: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.answer < len(self.choices):
+            raise ValueError(f"answer {self.answer} names no choice; there are {len(self.choices)}")
+
+    @property
+    def right_choice(self) -> str:
+        return self.choices[self.answer]
+
+
 @dataclass(frozen=True, slots=True)
 class Question:
     id: str
@@ -79,6 +145,7 @@ class Question:
     # For each follow-up, the 0-based index of the rubric point it probes, or None;
     # either empty (none probes anything) or as long as follow_ups.
     follow_up_probes: tuple[int | None, ...] = ()
+    diagnosis: Diagnosis | None = None  # for kind DIAGNOSE only
 
     def __post_init__(self) -> None:
         if self.follow_up_probes and len(self.follow_up_probes) != len(self.follow_ups):
@@ -112,6 +179,12 @@ class Question:
         }
         if self.red_flags:  # only when present, so questions without any keep their hash
             payload["red_flags"] = list(self.red_flags)
+        if self.diagnosis is not None:
+            payload["diagnosis"] = {
+                "run": self.diagnosis.run.id,
+                "choices": list(self.diagnosis.choices),
+                "answer": self.diagnosis.answer,
+            }
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -80,3 +80,13 @@ def test_anki_fields_are_escaped_and_topics_checked(tmp_path: Path, capsys) -> N
     capsys.readouterr()
     assert main([*args, "--anki", str(tmp_path / "x.apkg"), "--topics", "nope"]) == 1
     assert "no questions on nope" in capsys.readouterr().err
+
+
+def test_diagnose_questions_export_their_choices_and_the_right_one(tmp_path: Path) -> None:
+    out = tmp_path / "d.apkg"
+    args = ["export", "--home", str(tmp_path / "home"), "--anki", str(out)]
+    assert main([*args, "--topics", "diagnostics"]) == 0
+    by_id = {fields[-1]: fields for _, fields, _ in notes(out)}
+    prompt, answer, *_ = by_id["diag-run-lr-diverged"]
+    assert "<br>1. A bug in the labels" in prompt  # Anki cannot draw the run: the choices
+    assert answer.startswith("Answer: 3. The learning rate is far too high")

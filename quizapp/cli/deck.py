@@ -89,6 +89,7 @@ def list_decks(args: argparse.Namespace) -> int:
     table.add_column("Topics")
     table.add_column("Questions", justify="right")
     table.add_column("Numeric", justify="right")
+    table.add_column("Diagnose", justify="right")
     table.add_column("With demo", justify="right")
     for deck in library.decks:
         kinds = Counter(q.kind for q in deck.questions)
@@ -98,6 +99,7 @@ def list_decks(args: argparse.Namespace) -> int:
             safe_text(", ".join(deck.topics)),
             str(len(deck.questions)),
             str(kinds[QuestionKind.NUMERIC]),
+            str(kinds[QuestionKind.DIAGNOSE]),
             str(sum(q.simulation is not None for q in deck.questions)),
         )
     out = console()

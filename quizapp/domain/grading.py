@@ -12,6 +12,7 @@ Public API::
     grade_rubric(rubric, met, red_flags=(), stated=()) -> Grade
     parse_number(text) -> float                 raises ValueError with a readable message
     grade_numeric(numeric, given) -> Grade      given: float or the typed text
+    grade_choice(choice, right) -> Grade        a diagnose question's chosen diagnosis
 
 Suggested rating from the share of rubric points met (exact fractions, no float edges):
 all points -> EASY, at least 2/3 -> GOOD, at least 1/3 -> HARD, else AGAIN; a missed
@@ -190,4 +191,13 @@ def grade_numeric(numeric: NumericAnswerLike, given: float | str) -> Grade:
     ValueError for text that is not a number: nothing is graded then)."""
     value = parse_number(given, numeric.unit) if isinstance(given, str) else float(given)
     correct = numeric.accepts(value)
+    return Grade(score=1.0 if correct else 0.0, suggested=Rating.GOOD if correct else Rating.AGAIN)
+
+
+def grade_choice(choice: int, right: int) -> Grade:
+    """Grade a chosen diagnosis (0-based indexes): the right one -> score 1 and GOOD, any
+    other -> 0 and AGAIN, like a numeric answer."""
+    if choice < 0 or right < 0:
+        raise ValueError(f"choice indexes start at 0, got choice {choice} and right {right}")
+    correct = choice == right
     return Grade(score=1.0 if correct else 0.0, suggested=Rating.GOOD if correct else Rating.AGAIN)

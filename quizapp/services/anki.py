@@ -75,13 +75,20 @@ def note_fields(question: Question) -> list[str]:
     if question.kind == QuestionKind.NUMERIC and question.numeric is not None:
         unit = f" {question.numeric.unit}" if question.numeric.unit else ""
         answer = f"Answer: {question.numeric.value:g}{unit}\n\n{answer}"
+    prompt = question.prompt
+    if question.diagnosis is not None:
+        # Anki cannot draw the stored run: the choices go on the front, the right one on the back.
+        choices = question.diagnosis.choices
+        prompt += "\n\n" + "\n".join(f"{i}. {text}" for i, text in enumerate(choices, 1))
+        right = question.diagnosis.answer
+        answer = f"Answer: {right + 1}. {choices[right]}\n\n{answer}"
     misconception = ""
     if question.misconception is not None:
         misconception = _text(
             f"{question.misconception.belief} {question.misconception.correction}"
         )
     return [
-        _text(question.prompt),
+        _text(prompt),
         _text(answer),
         _items([p.text for p in question.rubric], [p.must_have for p in question.rubric]),
         _items(question.follow_ups),

@@ -80,7 +80,9 @@ def start_interview(
     seed: int = 0,
 ) -> MockInterview:
     """Pick the questions (ValueError says why none can be) and pair each with a follow-up."""
-    picked = pick_questions(questions, minutes, topics=topics, seed=seed)
+    # A diagnose question is answered by reading a chart, which a spoken interview lacks.
+    spoken = [q for q in questions if q.kind != QuestionKind.DIAGNOSE]
+    picked = pick_questions(spoken, minutes, topics=topics, seed=seed)
     asked = [
         AskedQuestion(q, q.follow_ups[(seed + i) % len(q.follow_ups)] if q.follow_ups else "")
         for i, q in enumerate(picked)

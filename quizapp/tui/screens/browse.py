@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from quizapp.tui.app import QuizApp
 
 HISTORY_SHOWN = 8
+KIND_LABELS = {
+    QuestionKind.OPEN: "open answer",
+    QuestionKind.NUMERIC: "numeric",
+    QuestionKind.DIAGNOSE: "diagnose the run",
+}
 
 
 def matches(question: Question, text: str) -> bool:
@@ -212,8 +217,8 @@ class BrowseScreen(Screen[None]):
                 "[$text-muted]$topic · difficulty $d · $kind$demo[/]",
                 topic=question.topic,
                 d=str(question.difficulty),
-                kind="numeric" if question.kind == QuestionKind.NUMERIC else "open answer",
-                demo=f" · demo: {question.simulation.experiment}" if question.simulation else "",
+                kind=KIND_LABELS[question.kind],
+                demo=_demo_label(question),
             ),
             Content(""),
         ]
@@ -303,3 +308,10 @@ class BrowseScreen(Screen[None]):
         if action in ("practise", "practise_all", "simulate", "clear_filters", "focus_search"):
             return not isinstance(self.focused, Input)
         return True
+
+
+def _demo_label(question: Question) -> str:
+    if question.simulation is None:
+        return ""
+    word = "fix" if question.diagnosis is not None else "demo"  # a diagnose question's demo
+    return f" · {word}: {question.simulation.experiment}"

@@ -23,6 +23,7 @@ from questions.model import Question, QuestionKind
 from quizapp.domain.grading import (
     Grade,
     Rating,
+    grade_choice,
     grade_numeric,
     grade_rubric,
     missed_must_have,
@@ -33,6 +34,14 @@ from quizapp.tui.widgets.answer_box import AnswerBox
 from quizapp.tui.widgets.answer_timer import AnswerTimer, format_duration
 from quizapp.tui.widgets.rating_bar import RatingBar
 from quizapp.tui.widgets.rubric_checklist import RubricChecklist
+from quizapp.tui.widgets.run_diagnosis import (
+    DiagnosisChosen,
+    DiagnosisPanel,
+    StoredRunChart,
+    choice_answer,
+    choice_verdict,
+    chosen_index,
+)
 
 if TYPE_CHECKING:
     from quizapp.store import Attempt
@@ -143,6 +152,7 @@ class ReviewScreen(Screen[None]):
                 max_length=MAX_ANSWER_CHARS,
             )
             yield Static(id="numeric-error")
+            yield DiagnosisPanel(id="diagnosis")
             yield Static(
                 Content.from_markup(
                     "[b]ctrl+r[/b] reveal the model answer · [b]ctrl+n[/b] skip · "
@@ -155,6 +165,7 @@ class ReviewScreen(Screen[None]):
             with VerticalScroll(id="reveal-left"):
                 yield Static(id="prompt-again", classes="panel")
                 yield Static(id="your-answer", classes="panel")
+                yield StoredRunChart(id="reveal-chart")
                 yield Markdown(id="model-answer", classes="panel")
                 yield Static(id="misconception", classes="panel")
             with VerticalScroll(id="reveal-right"):
@@ -205,9 +216,13 @@ class ReviewScreen(Screen[None]):
                 f"{question.topic} · {difficulty_dots(question.difficulty)}"
             )
         numeric = question.kind == QuestionKind.NUMERIC
+        diagnose = question.kind == QuestionKind.DIAGNOSE
+        panel = self.query_one(DiagnosisPanel)
+        panel.display = diagnose
+        panel.show(question.diagnosis)
         area = self.query_one("#answer", TextArea)
         box = self.query_one("#numeric-answer", Input)
-        area.display = not numeric
+        area.display = not numeric and not diagnose
         box.display = numeric
         area.read_only = False
         area.text = "" if numeric else self.draft.answer
@@ -222,7 +237,7 @@ class ReviewScreen(Screen[None]):
         else:
             self.phase = "answer"
             self._apply_phase()
-            (box if numeric else area).focus()
+            (panel if diagnose else box if numeric else area).focus()
 
     def _show_session_info(self, question: Question) -> None:
         total = len(self.queue)
@@ -255,6 +270,8 @@ class ReviewScreen(Screen[None]):
         question = self.question
         if question is not None and question.kind == QuestionKind.NUMERIC:
             return self.query_one("#numeric-answer", Input).value
+        if question is not None and question.kind == QuestionKind.DIAGNOSE:
+            return ""  # a choice is graded the moment it is made
         return self.query_one("#answer", TextArea).text
 
     def action_reveal(self) -> None:
@@ -275,10 +292,23 @@ class ReviewScreen(Screen[None]):
             else:
                 grade = Grade(score=0.0, suggested=Rating.AGAIN)
             self.draft.verdict = _numeric_verdict(question, answer, grade.score)
+        elif question.diagnosis is not None:  # revealed without choosing
+            grade = Grade(score=0.0, suggested=Rating.AGAIN)
+            self.draft.verdict = choice_verdict(question.diagnosis, None)
         else:
             grade = grade_rubric(question.rubric, self.draft.met)
         self.draft.grade = grade
         self._reveal(grade)
+
+    @on(DiagnosisChosen)
+    def _diagnosis_chosen(self, event: DiagnosisChosen) -> None:
+        question = self.question
+        if question is None or question.diagnosis is None or self.phase != "answer":
+            return
+        self.draft.answer = choice_answer(question.diagnosis, event.index)
+        self.draft.verdict = choice_verdict(question.diagnosis, event.index)
+        self.draft.grade = grade_choice(event.index, question.diagnosis.answer)
+        self._reveal(self.draft.grade)
 
     @on(Input.Submitted, "#numeric-answer")
     def _numeric_submitted(self) -> None:
@@ -294,12 +324,15 @@ class ReviewScreen(Screen[None]):
         self.query_one(AnswerTimer).stop()
         answer = self.draft.answer.strip()
         your = self.query_one("#your-answer", Static)
-        if question.kind == QuestionKind.NUMERIC:
+        if question.kind in (QuestionKind.NUMERIC, QuestionKind.DIAGNOSE):
             your.update(self.draft.verdict or Content(answer or "(no answer)"))
         elif answer:
             your.update(Content(answer))
         else:
             your.update(Content.from_markup("[$text-muted](you revealed without typing)[/]"))
+        chart = self.query_one("#reveal-chart", StoredRunChart)
+        chart.display = question.diagnosis is not None
+        chart.show(question.diagnosis)
         self.query_one("#model-answer", Markdown).update(question.model_answer)
         misconception = self.query_one("#misconception", Static)
         misconception.display = question.misconception is not None
@@ -328,6 +361,7 @@ class ReviewScreen(Screen[None]):
         )
         demo = self.query_one("#demo", Static)
         demo.display = question.simulation is not None
+        demo.border_title = "The fix" if question.diagnosis is not None else "Simulation"
         if question.simulation is not None:
             demo.update(
                 Content.from_markup(
@@ -361,7 +395,7 @@ class ReviewScreen(Screen[None]):
         if question is None or grade is None:
             return
         line = self.query_one("#score-line", Static)
-        if question.kind == QuestionKind.NUMERIC:
+        if question.kind in (QuestionKind.NUMERIC, QuestionKind.DIAGNOSE):
             text = "Correct" if grade.score >= 1.0 else "Incorrect"
             line.update(Content.from_markup("[b]$text[/b]", text=text))
             return
@@ -380,7 +414,7 @@ class ReviewScreen(Screen[None]):
     @on(RubricChecklist.Changed)
     def _rubric_changed(self, event: RubricChecklist.Changed) -> None:
         question = self.question
-        if question is None or self.phase != "revealed" or question.kind == QuestionKind.NUMERIC:
+        if question is None or self.phase != "revealed" or question.kind != QuestionKind.OPEN:
             return
         previous = self.draft.grade
         self.draft.met = event.met
@@ -482,6 +516,10 @@ class ReviewScreen(Screen[None]):
         if question.kind == QuestionKind.NUMERIC:
             grade = Grade(score=attempt.score, suggested=attempt.suggested or attempt.rating)
             verdict = _numeric_verdict(question, attempt.answer, attempt.score)
+        elif question.diagnosis is not None:
+            grade = Grade(score=attempt.score, suggested=attempt.suggested or attempt.rating)
+            chosen = chosen_index(question.diagnosis, attempt.answer)
+            verdict = choice_verdict(question.diagnosis, chosen)
         else:
             met = frozenset(i for i in attempt.met if i < len(question.rubric))
             grade = grade_rubric(question.rubric, met)
