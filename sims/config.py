@@ -164,3 +164,29 @@ def as_dict(*specs: DataSpec | ModelSpec | TrainConfig) -> dict[str, Any]:
     """The specs as one JSON-ready dict keyed ``data``, ``model``, ``train``."""
     keys = {DataSpec: "data", ModelSpec: "model", TrainConfig: "train"}
     return {keys[type(s)]: asdict(s) for s in specs}
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One training run an experiment will make. ``updates`` is the most it will train
+    (``at_most``: it may stop sooner); evaluations come at every epoch end and every
+    ``eval_every`` updates, each a forward pass over the validation set plus
+    ``probe_examples`` training examples; ``extra_updates`` are updates' worth of work a
+    hook adds (e.g. measuring per-batch gradients)."""
+
+    batch_size: int
+    updates: int
+    data: DataSpec
+    model: ModelSpec
+    optimizer: str = "sgd"
+    eval_every: int = 0
+    probe_examples: int = 0
+    extra_updates: int = 0
+    at_most: bool = False
+
+    @property
+    def evaluations(self) -> int:
+        per_epoch = math.ceil(self.data.n_train / self.batch_size)
+        epochs = math.ceil(self.updates / per_epoch)
+        between = self.updates // self.eval_every if self.eval_every else 0
+        return 1 + epochs + between

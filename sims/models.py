@@ -56,7 +56,7 @@ def _norm(kind: str, width: int) -> list[nn.Module]:
     if kind == "batch":
         return [nn.BatchNorm1d(width)]
     if kind == "sync-batch":
-        from sims.distributed import SyncedBatchNorm
+        from sims.sync_batchnorm import SyncedBatchNorm
 
         return [SyncedBatchNorm(width)]
     return []

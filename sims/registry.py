@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sims.params import Param, ParamError, validate
 
 if TYPE_CHECKING:
-    from sims.estimate import PlannedRun
+    from sims.config import PlannedRun
     from sims.results import Outcome
     from sims.workbench import Lab
 

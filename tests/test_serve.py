@@ -53,7 +53,7 @@ def serving(home: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[byt
             str(port),
             *extra,
         ],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
@@ -62,10 +62,10 @@ def serving(home: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[byt
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
-            server.wait(timeout=10)
+            server.communicate(timeout=10)
 
 
 def fetch(url: str) -> str | None:
@@ -93,7 +93,7 @@ def test_serve_warns_when_bound_beyond_this_machine(tmp_path: Path) -> None:
         wait_for(lambda: fetch(f"http://127.0.0.1:{port}/") is not None, 20, "the server")
         server.terminate()
         _, err = server.communicate(timeout=10)
-    assert b"anyone who can reach this address" in err
+    assert err is not None and b"anyone who can reach this address" in err
 
 
 class DevTools:

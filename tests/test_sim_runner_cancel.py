@@ -52,6 +52,9 @@ LONG_RUNS: dict[str, dict[str, Any]] = {
         "compare": False,
         "hidden": 16,
     },
+    "lr-schedule": {"schedules": ["constant", "cosine"], "epochs": 50, "n_examples": 2000},
+    "weight-decay": {"lrs": [0.001], "weight_decays": [0.01], "epochs": 200},
+    "data-parallel": {"epochs": 100, "batchnorm": False, "n_examples": 2000},
 }
 
 

@@ -216,6 +216,8 @@ def test_a_grade_survives_kill_9_right_after_it_is_given(tmp_path: Path) -> None
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
     assert child.returncode == -signal.SIGKILL
     with Store.open(home) as store:
         (attempt,) = store.question_history("kill-1")

@@ -100,6 +100,8 @@ def test_a_database_in_use_by_another_quizapp_is_never_moved_aside(
         holder.stdin.write("\n")
         holder.stdin.close()
         holder.wait(timeout=30)
+        if holder.stdout is not None:
+            holder.stdout.close()
     # Once it is closed, the damaged file is moved aside as before.
     with Store.open(home) as store:
         assert "moved to" in store.notices[0]

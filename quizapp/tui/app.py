@@ -8,7 +8,6 @@ simulation, progress) are imported only when first opened.
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib.abc
 import json
 import sys
@@ -22,12 +21,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from quizapp.services.clock import utc_now
 from quizapp.store.paths import data_home
+from quizapp.tui.host import (
+    KEYMAP_FILE,
+    UI_SETTINGS_FILE,
+    DataReady,
+    freeze_startup_objects,
+)
 
 if TYPE_CHECKING:
     from questions.loader import Library
@@ -37,18 +41,11 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
-KEYMAP_FILE = "keymap.toml"
-UI_SETTINGS_FILE = "ui.json"
-
 
 def _command_provider() -> type:
     from quizapp.tui.palette import QuizCommands
 
     return QuizCommands
-
-
-class DataReady(Message):
-    """Sent to the screen showing when the decks are loaded and the store is open."""
 
 
 class QuizApp(App[int]):
@@ -493,15 +490,6 @@ def _import_store_without_numpy() -> None:
         import quizapp.store.database  # noqa: F401
     finally:
         sys.meta_path.remove(finder)
-
-
-def freeze_startup_objects() -> None:
-    """Exclude everything alive now (modules, widgets, decks) from garbage collection.
-
-    A full collection otherwise walks them all, a pause of ~70 ms that lands on whatever
-    key the user presses; they live as long as the app anyway."""
-    gc.collect()
-    gc.freeze()
 
 
 def write_error_log(home: Path, what: str, error: BaseException) -> Path | None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.markup import escape
 
-if TYPE_CHECKING:
-    from quizapp.tui.app import QuizApp
+from quizapp.tui.host import QuizHost, quiz
 
 Command = tuple[str, str, Callable[[], object]]  # title, help, callback
 PROMPT_SHOWN = 70  # characters of a question's prompt shown in the palette
@@ -23,14 +21,13 @@ class QuizCommands(Provider):
     """quizapp's own commands; Textual's system commands (Theme, Keys, Quit) come alongside."""
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     def _actions(self) -> list[Command]:
-        app = self.quiz
 
         def run(action: str) -> Callable[[], object]:
-            return partial(app.run_action, action)
+            return partial(self.app.run_action, action)
 
         return [
             ("Start review", "Review the questions due now, then new ones", run("review")),

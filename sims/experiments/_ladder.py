@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from sims.config import DataSpec, ModelSpec, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import DataSpec, ModelSpec, PlannedRun, TrainConfig
 
 if TYPE_CHECKING:
     from sims.workbench import Lab

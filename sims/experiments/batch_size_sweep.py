@@ -6,8 +6,7 @@ import math
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from sims.config import SCALING_RULES, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import SCALING_RULES, PlannedRun, TrainConfig
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register

@@ -29,8 +29,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import ModelSpec, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import ModelSpec, PlannedRun, TrainConfig
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register

@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from sims.config import DIGITS_IMAGES, MONITORS, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import DIGITS_IMAGES, MONITORS, PlannedRun, TrainConfig
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register

@@ -27,8 +27,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import OPTIMIZERS, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import OPTIMIZERS, PlannedRun, TrainConfig
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register

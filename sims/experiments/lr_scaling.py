@@ -25,8 +25,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import OPTIMIZERS, SCALING_RULES, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import OPTIMIZERS, SCALING_RULES, PlannedRun, TrainConfig
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register

@@ -28,8 +28,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import DataSpec, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import DataSpec, PlannedRun, TrainConfig
 from sims.experiments import _common as common
 from sims.experiments import _ladder as ladder
 from sims.params import Param

@@ -36,8 +36,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import OPTIMIZERS
-from sims.estimate import PlannedRun
+from sims.config import OPTIMIZERS, PlannedRun
 from sims.experiments import _common as common
 from sims.experiments._ladder import (
     SGD_LRS,

@@ -43,8 +43,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import DIGITS_IMAGES, OPTIMIZERS, DataSpec, ModelSpec, TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import DIGITS_IMAGES, OPTIMIZERS, DataSpec, ModelSpec, PlannedRun, TrainConfig
 from sims.params import Param
 from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord

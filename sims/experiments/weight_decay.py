@@ -35,8 +35,7 @@ import statistics
 from typing import TYPE_CHECKING, Any
 
 from sims import charts
-from sims.config import TrainConfig
-from sims.estimate import PlannedRun
+from sims.config import PlannedRun, TrainConfig
 from sims.experiments import _common as common
 from sims.params import Param
 from sims.registry import Experiment, register

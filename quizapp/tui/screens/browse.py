@@ -3,7 +3,7 @@ practise any of them outside the due queue."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -16,10 +16,10 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from questions.model import Question, QuestionKind
 from quizapp.domain.wording import difficulty_dots, humanize_delta
+from quizapp.tui.host import QuizHost, quiz
 
 if TYPE_CHECKING:
     from quizapp.store import Attempt, MissedPoint, QuestionStats
-    from quizapp.tui.app import QuizApp
 
 HISTORY_SHOWN = 8
 KIND_LABELS = {
@@ -59,8 +59,8 @@ class BrowseScreen(Screen[None]):
         self.stats: dict[str, QuestionStats] = {}
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     def compose(self) -> ComposeResult:
         library = self.quiz.library

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -14,10 +14,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from quizapp.tui.app import KEYMAP_FILE
-
-if TYPE_CHECKING:
-    from quizapp.tui.app import QuizApp
+from quizapp.tui.host import KEYMAP_FILE, QuizHost, quiz
 
 # (section title, "module:Class") in the order a new user meets them.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -66,8 +63,8 @@ class HelpScreen(Screen[None]):
         self.origin_name = type(origin).__name__ if origin is not None else ""
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(

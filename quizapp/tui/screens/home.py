@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,13 +13,13 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from quizapp.domain.wording import plural
+from quizapp.tui.host import DataReady, QuizHost, quiz
 from quizapp.tui.widgets.deck_problems import DeckProblems
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 
 if TYPE_CHECKING:
     from quizapp.services.review import InterviewReadiness
     from quizapp.store import DayCount, SimRun, Summary
-    from quizapp.tui.app import DataReady, QuizApp
 
 
 class HomeScreen(Screen[None]):
@@ -37,8 +37,8 @@ class HomeScreen(Screen[None]):
     ]
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")

@@ -4,7 +4,7 @@ interview`` prints, from ``quizapp.services.mock_interview`` and ``quizapp.views
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,12 +25,12 @@ from quizapp.services.mock_interview import (
     numeric_right,
     start_interview,
 )
+from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.interview_clock import InterviewClock
 from quizapp.tui.widgets.rubric_checklist import RubricChecklist
 
 if TYPE_CHECKING:
     from quizapp.domain.mock_interview import InterviewReport
-    from quizapp.tui.app import QuizApp
 
 Phase = Literal["setup", "answer", "follow-up", "grade", "report"]
 DEFAULT_MINUTES = 30
@@ -71,8 +71,8 @@ class InterviewScreen(Screen[None]):
         self.saved = False
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     @property
     def asked(self) -> AskedQuestion | None:

@@ -4,7 +4,7 @@ reopened)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -17,13 +17,13 @@ from textual.widgets import DataTable, Footer, Static
 
 from quizapp.domain.wording import plural
 from quizapp.services.progress import ProgressReport, interview_json, progress_report
+from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 from quizapp.tui.widgets.review_heatmap import ReviewHeatmap, weeks_that_fit
 from quizapp.tui.widgets.score_trend import ScoreTrend
 
 if TYPE_CHECKING:
     from quizapp.store import MissedPoint, MockInterviewRecord, SimRun
-    from quizapp.tui.app import QuizApp
 
 TREND_WEEKS = 12
 MISSED_SHOWN = 8
@@ -46,8 +46,8 @@ class ProgressScreen(Screen[None]):
         self.cursor_row = 0
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
@@ -87,7 +87,7 @@ class ProgressScreen(Screen[None]):
         now, tz = app.now(), app.tz
         topics = {qid: q.topic for qid, q in app.library.questions.items()}
         heatmap = self.query_one(ReviewHeatmap)
-        weeks = max(TREND_WEEKS, weeks_that_fit(app.size.width - 4))
+        weeks = max(TREND_WEEKS, weeks_that_fit(self.app.size.width - 4))
         report: ProgressReport | None = app.store_call(
             "read your progress",
             lambda s: progress_report(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -30,6 +30,7 @@ from quizapp.domain.grading import (
 )
 from quizapp.domain.limits import MAX_ANSWER_CHARS
 from quizapp.domain.wording import difficulty_dots, humanize_delta
+from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.answer_box import AnswerBox
 from quizapp.tui.widgets.answer_timer import AnswerTimer, format_duration
 from quizapp.tui.widgets.rating_bar import RatingBar
@@ -45,7 +46,6 @@ from quizapp.tui.widgets.run_diagnosis import (
 
 if TYPE_CHECKING:
     from quizapp.store import Attempt
-    from quizapp.tui.app import QuizApp
 
 Mode = Literal["review", "practice"]
 Phase = Literal["answer", "revealed", "done"]
@@ -121,8 +121,8 @@ class ReviewScreen(Screen[None]):
         self.session_started: datetime | None = None
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     @property
     def question(self) -> Question | None:
@@ -478,7 +478,7 @@ class ReviewScreen(Screen[None]):
             card = app.store_call("read the schedule", lambda s: s.card(question.id), None)
             if card is not None:
                 delta = (card.due - submitted).total_seconds()
-                app.notify(
+                self.notify(
                     f"{rating.label} · next review {humanize_delta(delta)}",
                     timeout=3,
                     markup=False,
@@ -490,16 +490,16 @@ class ReviewScreen(Screen[None]):
     def action_undo(self) -> None:
         app = self.quiz
         if app.store is None:
-            app.notify("Nothing is saved without the progress database.", severity="warning")
+            self.notify("Nothing is saved without the progress database.", severity="warning")
             return
         attempt: Attempt | None = app.store_call(
             "undo the last grade", lambda s: s.undo_last_attempt(), None
         )
         if attempt is None:
-            app.notify("There is no graded answer to undo.", severity="warning")
+            self.notify("There is no graded answer to undo.", severity="warning")
             return
         if attempt.question_id not in app.library.questions:
-            app.notify(
+            self.notify(
                 f"Took back your grade for {attempt.question_id}, which is no longer in a deck.",
                 markup=False,
             )
@@ -532,7 +532,7 @@ class ReviewScreen(Screen[None]):
             grade=grade,
             verdict=verdict,
         )
-        app.notify(
+        self.notify(
             f"Took back the {attempt.rating.label} for {question.id}: grade it again.",
             timeout=4,
             markup=False,

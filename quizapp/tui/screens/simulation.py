@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -39,13 +39,13 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from questions.model import Question
+from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.metric_chart import X_AXES, MetricChart
 from quizapp.tui.widgets.param_form import ParamForm
 from quizapp.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
     from quizapp.store import SimRun
-    from quizapp.tui.app import QuizApp
     from sims.registry import Experiment
 
 BATCH_SECONDS = 0.1  # gather runner events this long before handing them to the UI
@@ -117,8 +117,8 @@ class SimulationScreen(Screen[None]):
         self.requested: tuple[str, dict[str, Any], int, str] | None = None
 
     @property
-    def quiz(self) -> QuizApp:
-        return cast("QuizApp", self.app)
+    def quiz(self) -> QuizHost:
+        return quiz(self.app)
 
     @property
     def is_training(self) -> bool:
@@ -182,7 +182,7 @@ class SimulationScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        from quizapp.tui.app import freeze_startup_objects
+        from quizapp.tui.host import freeze_startup_objects
         from sims.registry import list_experiments
 
         try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-CHECKED = ("sims", "questions")
+CHECKED = ("sims", "questions", "quizapp")
 
 
 def package_modules(package: str) -> dict[str, Path]:
