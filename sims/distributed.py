@@ -173,7 +173,7 @@ def _worker_main() -> None:
 
     try:
         _worker(inbox, send)
-    except BaseException as error:
+    except BaseException as error:  # noqa: BLE001 - the worker's last word to its parent
         send("error", f"{type(error).__name__}: {error}", traceback.format_exc())
         out.flush()
         os._exit(1)

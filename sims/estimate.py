@@ -256,6 +256,28 @@ def estimate_duration(
     return DurationEstimate(seconds, updates, bound)
 
 
+# A run long enough that a front end says so before it starts.
+LONG_RUN_SECONDS = 180.0
+# Faster than any machine this runs on (a few microseconds per update, GPU-class arithmetic):
+# a run this model calls short is short everywhere, so only long-looking runs pay for the
+# calibration (a second or two).
+_FAST_MACHINE = CostModel(base=2e-5, per_layer=2e-6, flops_per_second=5e12)
+_WORTH_CALIBRATING = 10.0  # seconds on the fast machine
+
+
+def long_run_estimate(
+    experiment: str, params: Mapping[str, Any] | None = None, *, device: str = "cpu"
+) -> DurationEstimate | None:
+    """The duration estimate of a run that will take minutes (:data:`LONG_RUN_SECONDS` or
+    more) on ``device``; None for the usual run of seconds, which costs no calibration."""
+    if estimate_duration(experiment, params, device=device, cost=_FAST_MACHINE).seconds < (
+        _WORTH_CALIBRATING
+    ):
+        return None
+    estimate = estimate_duration(experiment, params, device=device)
+    return estimate if estimate.seconds >= LONG_RUN_SECONDS else None
+
+
 def calibrate(device: str = "cpu", threads: int | None = None) -> CostModel:
     """Measure the cost model on ``device`` with ``threads`` torch threads (default: the
     number now set; the rate depends on it: on a busy machine extra threads can make updates

@@ -20,11 +20,16 @@ from sims.results import ExperimentResult, HistoryPoint, RunRecord, RunStatus, R
 
 @dataclass(frozen=True)
 class ExperimentStarted:
+    """An experiment begins; ``expected_seconds`` is set when it will take minutes (see
+    ``sims.estimate.long_run_estimate``), ``expected_at_most`` when it may stop sooner."""
+
     experiment: str
     title: str
     device: str
     seed: int
     params: dict[str, Any]
+    expected_seconds: float | None = None
+    expected_at_most: bool = False
 
 
 @dataclass(frozen=True)

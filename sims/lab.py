@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sims.device import kernel_settings, resolve_device
-from sims.estimate import check_memory
+from sims.estimate import check_memory, long_run_estimate
 from sims.events import ExperimentFinished, ExperimentStarted, SimEvent
 from sims.params import check_seed
 from sims.registry import get_experiment, resolve_params
@@ -41,7 +41,18 @@ def run_experiment(
     check_memory(name, values, resolved)
     emit: Callable[[SimEvent], None] = on_event or (lambda event: None)
     started = time.perf_counter()
-    emit(ExperimentStarted(name, experiment.title, resolved, seed, dict(values)))
+    long = long_run_estimate(name, values, device=resolved)
+    emit(
+        ExperimentStarted(
+            name,
+            experiment.title,
+            resolved,
+            seed,
+            dict(values),
+            expected_seconds=long.seconds if long else None,
+            expected_at_most=bool(long and long.upper_bound),
+        )
+    )
     lab = Lab(device=resolved, seed=seed, emit=emit, cancel=cancel)
     status = "ok"
     try:

@@ -373,7 +373,7 @@ def _child_main(
         run_experiment(
             name, params, seed=seed, device=device, on_event=send, cancel=cancelled.is_set
         )
-    except BaseException as error:
+    except BaseException as error:  # noqa: BLE001 - the child's last word to its parent
         code = 1
         reason = f"{type(error).__name__}: {error}".strip()
         if type(error).__name__ in {"DeviceError", "ParamError"}:

@@ -206,10 +206,14 @@ async def test_a_bug_behind_a_store_call_fails_the_test(
 
     monkeypatch.setattr(Store, "record_attempt", broken)
     app = make_app(tmp_path)
-    with pytest.raises(TypeError, match="a programming error"):
+
+    async def grade_once() -> None:
         async with running(app) as pilot:
             await pilot.press("r", "ctrl+r", "enter")
             await pilot.pause()
+
+    with pytest.raises(TypeError, match="a programming error"):
+        await grade_once()
 
 
 async def test_a_bug_behind_a_store_call_is_logged_for_users_and_loses_nothing(

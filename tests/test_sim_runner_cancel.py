@@ -53,7 +53,7 @@ LONG_RUNS: dict[str, dict[str, Any]] = {
         "hidden": 16,
     },
     "lr-schedule": {"schedules": ["constant", "cosine"], "epochs": 50, "n_examples": 2000},
-    "weight-decay": {"lrs": [0.001], "weight_decays": [0.01], "epochs": 200},
+    "weight-decay": {"lrs": [0.001, 0.003], "weight_decays": [0.01, 0.1], "epochs": 200},
     "data-parallel": {"epochs": 100, "batchnorm": False, "n_examples": 2000},
 }
 
@@ -106,12 +106,14 @@ def test_every_experiment_has_a_long_run_here() -> None:
 def test_cancel_never_hangs_and_leaves_no_process(name: str, after_updates: int) -> None:
     with SimRunner(threads=1) as runner:
         runner.start(name, LONG_RUNS[name], device="cpu")
+        seen = []
         for event in runner.events(timeout=120):
+            seen.append(event)
             done = updates(event)
             if done is not None and done >= after_updates:
                 break
         else:
-            pytest.fail(f"{name} sent no progress")
+            pytest.fail(f"{name} sent no progress; its events: {seen[-3:]!r}")
         rest = cancel_and_check(runner)
     assert not any(isinstance(e, RunFailed) for e in rest)
 

@@ -151,3 +151,26 @@ def test_duration_estimate_grows_with_the_work_asked_for() -> None:
 def test_duration_estimate_calibrates_on_the_device() -> None:
     guess = estimate_duration("epochs", {"epochs": 2}, device="cpu", threads=1)
     assert 0 < guess.seconds < 3600
+
+
+def test_a_run_of_minutes_is_announced_with_its_estimate_before_it_trains() -> None:
+    from quizapp.domain.wording import expected_duration
+    from sims.events import ExperimentStarted
+    from sims.lab import run_experiment
+
+    started: list[ExperimentStarted] = []
+
+    def keep(event: object) -> None:
+        if isinstance(event, ExperimentStarted):
+            started.append(event)
+
+    # The example: batch 1 for 200 epochs over 200,000 examples (32 million updates).
+    huge = {"batch_sizes": [1], "epochs": 200, "n_examples": 200_000}
+    run_experiment("batch-size-sweep", huge, device="cpu", on_event=keep, cancel=lambda: True)
+    short = {"batch_sizes": [64], "epochs": 1, "n_examples": 600}
+    run_experiment("batch-size-sweep", short, device="cpu", on_event=keep)
+    long_start, short_start = started
+    assert long_start.expected_seconds is not None and long_start.expected_seconds > 3600
+    assert short_start.expected_seconds is None  # seconds-long runs pay no calibration
+    note = expected_duration(long_start.expected_seconds, long_start.expected_at_most)
+    assert note.startswith("This run will take about ") and "hours" in note

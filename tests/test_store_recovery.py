@@ -87,11 +87,9 @@ def test_a_database_in_use_by_another_quizapp_is_never_moved_aside(
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
         _damage_header(home / "progress.db")
+        attempt = (lambda: Store.open(home)) if how == "open" else (lambda: repair(home))
         with pytest.raises(StoreError) as err:
-            if how == "open":
-                Store.open(home)
-            else:
-                repair(home)
+            attempt()
         assert f"in use by another quizapp (pid {holder.pid}); close it first" in str(err.value)
         assert (home / "progress.db").exists()
         assert _aside(home) == []

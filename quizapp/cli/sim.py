@@ -19,6 +19,7 @@ from quizapp.domain.wording import plural
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from sims.events import SimEvent
     from sims.results import ExperimentResult
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -131,6 +132,8 @@ def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl
     from rich.text import Text
 
     from quizapp.cli.sim_progress import progress_for
+    from quizapp.domain.wording import expected_duration
+    from sims.events import ExperimentStarted
     from sims.params import ParamError, check_seed
     from sims.registry import get_experiment, parse_assignments, resolve_params
 
@@ -188,13 +191,20 @@ def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl
 
     started = datetime.now(UTC)
     with progress_for(err) as progress:
+
+        def on_event(event: SimEvent) -> None:
+            if isinstance(event, ExperimentStarted) and event.expected_seconds is not None:
+                note = expected_duration(event.expected_seconds, event.expected_at_most)
+                err.print(Text(note, style="yellow"), soft_wrap=True)
+            progress.on_event(event)
+
         ctrl_c.phase = "training"
         result = run_experiment(
             args.name,
             values,
             seed=args.seed,
             device=device,
-            on_event=progress.on_event,
+            on_event=on_event,
             cancel=stop.is_set,
         )
     ctrl_c.phase = "done"

@@ -57,3 +57,13 @@ def time_left(seconds: float) -> str:
     if seconds >= 0:
         return f"{format_duration(seconds)} left"
     return f"{format_duration(-seconds)} over"
+
+
+def expected_duration(seconds: float, at_most: bool) -> str:
+    """What to tell before a long simulation: 'This run will take about 12 minutes ...'."""
+    minutes = seconds / 60
+    span = plural(round(minutes), "minute") if minutes < 90 else f"{minutes / 60:.1f} hours"
+    return (
+        f"This run will take {'up to' if at_most else 'about'} {span} on this machine; "
+        "stopping it keeps what has run so far."
+    )

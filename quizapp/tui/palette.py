@@ -97,5 +97,5 @@ def _experiments() -> list[tuple[str, str]]:
         from sims.registry import list_experiments
 
         return [(e.name, e.title) for e in list_experiments()]
-    except Exception:  # the palette must open even if an experiment module is broken
+    except Exception:  # noqa: BLE001 - the palette must open even if an experiment is broken
         return []

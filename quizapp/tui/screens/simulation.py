@@ -39,6 +39,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from questions.model import Question
+from quizapp.domain.wording import expected_duration
 from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.metric_chart import X_AXES, MetricChart
 from quizapp.tui.widgets.param_form import ParamForm
@@ -187,7 +188,7 @@ class SimulationScreen(Screen[None]):
 
         try:
             self.experiments = list_experiments()
-        except Exception as err:  # a broken experiment module must not take the app down
+        except Exception as err:  # noqa: BLE001 - a broken experiment must not take the app down
             self.notify(f"Could not load the experiments: {err}", severity="error", markup=False)
             self.experiments = []
         options = self.query_one("#experiments", OptionList)
@@ -496,6 +497,14 @@ class SimulationScreen(Screen[None]):
             self._redraw_charts()
 
     def _experiment_started(self, event: Any) -> None:
+        if event.expected_seconds is not None:
+            self.notify(
+                expected_duration(event.expected_seconds, event.expected_at_most)
+                + " Esc stops it.",
+                title="A long run",
+                severity="warning",
+                timeout=15,
+            )
         prediction = self.query_one("#prediction", Input).value.strip() or None
         self.run_id = self.quiz.store_call(
             "save the simulation run",
