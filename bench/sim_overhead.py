@@ -28,8 +28,8 @@ import math
 import os
 import statistics
 import time
-from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,9 @@ from sims.device import configure_threads
 from sims.models import build_model
 from sims.optim import SGD
 from sims.training import train
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 LR, MOMENTUM, SEED = 0.03, 0.9, 0
 

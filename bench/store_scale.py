@@ -17,15 +17,17 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from quizapp.domain import scheduling
 from quizapp.domain.grading import Rating
 from quizapp.store import EXPORT_FORMAT, SCHEMA_VERSION, Store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 TOPICS = ("batch-size", "epochs", "learning-rate", "tuning", "diagnostics")
 NOW = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)

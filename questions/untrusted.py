@@ -31,7 +31,10 @@ show untrusted text literally.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["UNSAFE_CODEPOINTS", "clean_text"]
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import atexit
 import signal
 import sys
-from collections.abc import Sequence
-from types import FrameType
+from typing import TYPE_CHECKING
 
 from quizapp.cli.output import EXIT_INTERRUPTED, exit_interrupted_now
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
 
 
 def _open_app(home: str | None, extra_decks: list[str], start: str | None) -> int:

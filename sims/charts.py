@@ -43,8 +43,10 @@ Numbers are plain floats/ints (never NaN: use ``null``), so ``json.dumps`` accep
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 Scale = Literal["linear", "log", "log2"]
 Style = Literal["line", "points", "dashed"]

@@ -32,19 +32,22 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from sims.config import DataSpec, ModelSpec, TrainConfig
-from sims.events import SimEvent
-from sims.results import RunRecord
 from sims.training import TrainHook, UpdateStep
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from sims.config import DataSpec, ModelSpec, TrainConfig
+    from sims.events import SimEvent
+    from sims.results import RunRecord
 
 STARTUP_SECONDS = 180.0  # import torch and meet in k fresh processes on a busy machine
 COLLECTIVE_SECONDS = 60.0  # a collective that waits longer than this fails (a peer is gone)

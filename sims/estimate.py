@@ -25,13 +25,15 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sims.config import DIGITS_IMAGES, DataSpec, ModelSpec, PlannedRun
 from sims.params import ParamError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 FLOAT = 4  # bytes; every tensor here is float32
 EVAL_CHUNK = 8192  # as sims.training: examples per forward pass when evaluating

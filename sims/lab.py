@@ -4,8 +4,7 @@ experiment through a :class:`~sims.workbench.Lab` and emits the event stream."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sims.device import kernel_settings, resolve_device
 from sims.estimate import check_memory, long_run_estimate
@@ -14,6 +13,9 @@ from sims.params import check_seed
 from sims.registry import get_experiment, resolve_params
 from sims.results import ExperimentResult, Outcome
 from sims.workbench import Cancelled, Lab
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = ["Cancelled", "Lab", "run_experiment"]
 

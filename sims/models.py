@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from sims.config import ModelSpec
-from sims.datasets import Dataset
+if TYPE_CHECKING:
+    from sims.config import ModelSpec
+    from sims.datasets import Dataset
 
 
 class MLP(nn.Module):

@@ -9,9 +9,12 @@ and its per-step bookkeeping costs about a third of an update of the small model
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class Optimizer:

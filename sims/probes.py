@@ -13,16 +13,20 @@ experiment modules import this only inside ``run``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sims.datasets import Dataset
-from sims.results import HistoryPoint
 from sims.training import TRAIN_PROBE, TrainHook, UpdateStep
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sims.datasets import Dataset
+    from sims.results import HistoryPoint
 
 PROBE_METRIC = "train_probe_loss"
 

@@ -38,14 +38,16 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
-from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sims.events import ExperimentFinished, RunFailed, RunFinished, RunProgress, SimEvent
 from sims.params import check_seed
 from sims.registry import resolve_params
 from sims.results import HistoryPoint, RunRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from multiprocessing.process import BaseProcess
 
 TERMINAL_EVENTS = (ExperimentFinished, RunFailed)
 

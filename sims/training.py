@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,9 @@ from sims.models import build_model
 from sims.optim import SGD, Adam, AdamW, Optimizer
 from sims.results import HistoryPoint, RunRecord, RunStatus, RunSummary
 from sims.schedules import lr_factor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 HEALTH_EVERY = 100  # updates between divergence checks that read one loss back
 TICK_SECONDS = 0.25  # at most this often a RunTick

@@ -6,13 +6,17 @@ so that the registry can name this type without an import cycle."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from sims.config import DataSpec, ModelSpec, TrainConfig
 from sims.datasets import Dataset, build_dataset
-from sims.events import SimEvent
-from sims.results import RunRecord
 from sims.training import TrainHook, train
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from sims.config import DataSpec, ModelSpec, TrainConfig
+    from sims.events import SimEvent
+    from sims.results import RunRecord
 
 
 class Cancelled(Exception):

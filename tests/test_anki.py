@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import zipfile
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui_support import write_deck
 
 from quizapp.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HOSTILE = """
 [deck]

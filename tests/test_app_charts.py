@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
 from textual.widgets import DataTable, Static
 from textual_plotext.plot import Plot
 from tui_support import make_app, running
@@ -19,6 +17,11 @@ from quizapp.tui.widgets.metric_chart import MetricChart
 from quizapp.tui.widgets.runs_table import RunsTable
 from sims.events import RunFinished, RunProgress, RunStarted
 from sims.results import ExperimentResult, HistoryPoint, RunRecord, RunSummary
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 
 class PlotSpy:
@@ -136,7 +139,7 @@ async def test_a_reopened_diverged_run_stays_on_its_axes(
         assert isinstance(screen, SimulationScreen)
         spy.check_within_axes()
         chart = screen.query_one("#loss-chart", MetricChart)
-        assert "batch 1024 (diverged)" in chart.render().plain  # type: ignore[union-attr]
+        assert "batch 1024 (diverged)" in chart.render().plain
         row = cell_texts(screen.query_one(RunsTable), "batch 1024")
         assert "diverged" in row
         assert not any("83460856" in cell or "nan" in cell for cell in row)
@@ -167,7 +170,7 @@ async def test_live_values_of_1e8_inf_and_nan_never_reach_plotext(
         await pilot.pause()
         spy.check_within_axes()
         for chart in screen.query(MetricChart):
-            assert "batch 1024 (diverged)" in chart.render().plain  # type: ignore[union-attr]
+            assert "batch 1024 (diverged)" in chart.render().plain
         row = cell_texts(screen.query_one(RunsTable), "batch 1024")
         assert row.count("diverged") == 2  # val loss and val acc
         assert not any(cell in ("nan", "inf") for cell in row)

@@ -4,7 +4,7 @@ attempt stored like a numeric one."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.widgets import Markdown, Static
 from tui_support import Clock, make_app, running
@@ -16,6 +16,9 @@ from quizapp.store import Store
 from quizapp.tui.screens.review import ReviewScreen
 from quizapp.tui.screens.simulation import SimulationScreen
 from quizapp.tui.widgets.run_diagnosis import DiagnosisPanel, StoredRunChart
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def diagnose_library():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.widgets import Input, Static, TextArea
@@ -15,6 +15,9 @@ from quizapp.tui.screens.home import HomeScreen
 from quizapp.tui.screens.review import ReviewScreen
 from quizapp.tui.widgets.rating_bar import RatingBar
 from quizapp.tui.widgets.rubric_checklist import RubricChecklist
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def stored_attempts(tmp_path: Path, question_id: str) -> list:

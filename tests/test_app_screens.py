@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 from datetime import UTC
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, Static
+from textual.widgets import Button, DataTable, Select, Static
 from tui_support import BROKEN_DECK, START, Clock, fixture_library, make_app, running, write_deck
 
 from quizapp.store import Store
@@ -20,6 +20,9 @@ from quizapp.tui.screens.progress import ProgressScreen
 from quizapp.tui.screens.review import ReviewScreen
 from quizapp.tui.widgets.deck_problems import DeckProblems
 from quizapp.tui.widgets.review_heatmap import ReviewHeatmap
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def plain(widget: Static) -> str:
@@ -33,7 +36,7 @@ async def test_home_shows_due_and_new_counts(tmp_path: Path) -> None:
         today = plain(app.screen.query_one("#today", Static))
         assert "0 due now" in today
         assert "3 new today (3 unseen)" in today
-        assert "Review (3)" in str(app.screen.query_one("#go-review").label)
+        assert "Review (3)" in str(app.screen.query_one("#go-review", Button).label)
 
 
 async def test_progress_after_a_few_attempts_shows_them(tmp_path: Path) -> None:
@@ -69,7 +72,7 @@ async def test_browse_filters_and_practises_any_question(tmp_path: Path) -> None
         assert screen.shown == ["t-open", "t-numeric", "t-sim"]
         await pilot.press("slash", *"updates")
         assert screen.shown == ["t-numeric", "t-sim"]
-        screen.query_one("#topic").value = "batch-size"
+        screen.query_one("#topic", Select).value = "batch-size"
         await pilot.pause()
         assert screen.shown == []
         await pilot.press("escape")  # leave the search box first

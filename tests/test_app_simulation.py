@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
 from textual.widgets import Input, Static
 from tui_support import make_app, running
 
@@ -15,6 +14,11 @@ from quizapp.tui.screens.simulation import SimulationScreen
 from quizapp.tui.widgets.metric_chart import MetricChart
 from quizapp.tui.widgets.param_form import ParamForm
 from quizapp.tui.widgets.runs_table import RunsTable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 
 def process_gone(pid: int) -> bool:
@@ -30,7 +34,7 @@ def process_gone(pid: int) -> bool:
         return True
 
 
-async def wait_until(pilot, condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(pilot, condition, seconds: float = 60.0) -> None:
     for _ in range(int(seconds / 0.1)):
         if condition():
             return
@@ -116,6 +120,7 @@ async def test_invalid_parameters_are_reported_as_you_type(tmp_path: Path) -> No
         app.open_simulation(experiment="batch-size-sweep")
         await pilot.pause()
         screen = app.screen
+        assert isinstance(screen, SimulationScreen)
         box = screen.query_one("#param-batch_sizes", Input)
         box.value = "16, banana"
         await pilot.pause()
@@ -176,7 +181,7 @@ async def test_a_failed_simulation_is_a_message_and_is_recorded(tmp_path: Path) 
         screen = app.screen
         assert isinstance(screen, SimulationScreen)
         screen.query_one("#param-epochs", Input).value = "1"
-        screen.query_one("#device").value = "mps"  # never available on Linux or in CI
+        screen.query_one("#device", Input).value = "mps"  # never available on Linux or in CI
         await pilot.pause()
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: screen.ended)
@@ -261,6 +266,7 @@ async def test_switching_experiments_shows_the_new_description_from_its_top(
         app.open_simulation(experiment="batch-size-sweep")
         await pilot.pause()
         screen = app.screen
+        assert isinstance(screen, SimulationScreen)
         setup = screen.query_one("#setup-right")
         setup.scroll_end(animate=False)
         await pilot.pause()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Input, Static
@@ -14,6 +14,9 @@ from quizapp.tui.screens.browse import BrowseScreen
 from quizapp.tui.screens.help import HelpScreen
 from quizapp.tui.screens.review import ReviewScreen
 from quizapp.tui.screens.simulation import SimulationScreen
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LINK = "[link=https://x]L[/link]"
 BAD = f"{LINK} [bold]b[/bold] [red oops \\u001b]0;title\\u0007 \\u001b[2J"

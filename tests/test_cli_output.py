@@ -8,13 +8,15 @@ import os
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from quizapp.cli import main
 from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ESC, BEL = "\x1b", "\x07"
 MARKUP = "[link=https://x]L[/link]"

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from questions.loader import Library, load_library
-from questions.model import Question
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from questions.model import Question
 
 # The critical batch is the knee of S = S_min (1 + B_crit / B), not a wall: above it each
 # doubling still saves some steps (at 4 B_crit the steps are 1.25 S_min), so a text saying

@@ -6,14 +6,16 @@ import dataclasses
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from questions.loader import load_library
 from questions.untrusted import clean_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 # In TOML escapes: clear screen, set window title (OSC 0), write the clipboard (OSC 52),
 # a C1 CSI, and a right-to-left override.

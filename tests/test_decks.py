@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from questions.loader import load_library, parse_deck
 from questions.model import QuestionKind
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 OPEN_QUESTION = '''
 [[question]]

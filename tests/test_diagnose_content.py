@@ -4,8 +4,8 @@ show, and every number the explanation quotes is the run's own."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +13,9 @@ from questions.loader import builtin_deck_files, load_library
 from questions.make_runs import PLANTED, run_file
 from questions.model import Question, QuestionKind, StoredSeries
 from quizapp.services.library import check_preset
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def shipped_diagnose_questions() -> list[Question]:
@@ -59,7 +62,7 @@ def diverged(question: Question) -> None:
     train, val = run.values("train_loss"), run.values("val_loss")
     last = train[-1]
     assert last is None or last > 10 * train[0]
-    turn = min(range(len(train)), key=lambda i: train[i] if train[i] is not None else 1e9)
+    turn = min(range(len(train)), key=lambda i: float(train[i] or 1e9))
     rising = [v for v in train[turn:] if v is not None]
     steps = [b - a for a, b in pairwise(rising)]
     assert all(s > 0 for s in steps) and steps[-1] > steps[0]  # growing ever faster

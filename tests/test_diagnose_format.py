@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,6 +15,9 @@ from questions.model import QuestionKind
 from quizapp.domain.grading import Rating, grade_choice
 from quizapp.services.library import check_preset
 from quizapp.views.run_chart import run_chart
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 QUESTION = '''
 [[question]]

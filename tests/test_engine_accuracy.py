@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import statistics
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import torch
@@ -22,8 +22,10 @@ from sims.experiments import steps_to_target
 from sims.lab import run_experiment
 from sims.models import MLP
 from sims.registry import get_experiment
-from sims.results import ExperimentResult
 from sims.training import TrainHook, UpdateStep, train
+
+if TYPE_CHECKING:
+    from sims.results import ExperimentResult
 
 
 def run(name: str, params: dict[str, Any]) -> ExperimentResult:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 import math
 from itertools import pairwise
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +17,9 @@ from sims.experiments import _ladder
 from sims.lab import run_experiment
 from sims.registry import check_params, get_experiment
 from sims.results import ExperimentResult
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def run(name: str, params: dict[str, Any], seed: int = 0) -> ExperimentResult:

@@ -312,6 +312,6 @@ def test_data_parallel_runs_inside_the_app_s_background_process() -> None:
         events = list(runner.events(timeout=120))
     final = events[-1]
     assert not hasattr(final, "reason"), getattr(final, "reason", "")
-    result = final.result  # type: ignore[union-attr]
+    result = final.result
     assert result.extras["comparisons"][0]["max_abs_dw"] < 1e-5
     assert not math.isnan(result.extras["comparisons"][0]["allreduce_ms"])

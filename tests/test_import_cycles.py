@@ -13,10 +13,13 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pytest
 
 CHECKED = ("sims", "questions", "quizapp")
 

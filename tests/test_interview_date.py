@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from contextlib import redirect_stdout
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from test_store import grade, question
@@ -27,6 +27,9 @@ from quizapp.services.review import (
     save_interview_plan,
 )
 from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

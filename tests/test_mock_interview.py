@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +12,9 @@ from quizapp.domain.mock_interview import minutes_for, pick_questions
 from quizapp.services.mock_interview import SelfGrade, finish_interview, start_interview
 from quizapp.services.review import review_queue
 from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NOW = datetime(2026, 5, 4, 18, 0, tzinfo=UTC)
 BANK = list(load_library().questions.values())

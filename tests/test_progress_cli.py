@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from questions.model import Question, QuestionKind, RubricPoint
 from quizapp.cli import main
 from quizapp.domain.grading import Rating, grade_rubric
 from quizapp.store import Store
+
+if TYPE_CHECKING:
+    import pytest
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 

@@ -8,12 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from quizapp.cli import main
 from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 QUICK = ["--set", "batch_sizes=16,128", "--set", "epochs=2", "--set", "n_examples=600"]
 

@@ -9,14 +9,16 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from sims.events import RunFailed, RunFinished, RunProgress, RunTick, SimEvent
 from sims.registry import list_experiments
 from sims.runner import SimRunner
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # The runner's own bound is under 1 s (0.5 s to stop, then terminate, then kill); the slack
 # keeps a loaded machine from failing a test whose point is to catch a hang.

@@ -4,8 +4,7 @@ and an estimate of the run time that a front end can warn with."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import torch
@@ -19,6 +18,9 @@ from sims.models import build_model, parameter_count
 from sims.params import ParamError
 from sims.registry import list_experiments
 from sims.runner import SimRunner
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HUGE_SEED = 100_000_000_000_000_000_000_000
 TINY = {"epochs": 1, "n_examples": 300, "hidden": 8}

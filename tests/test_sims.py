@@ -463,7 +463,7 @@ def test_label_noise_overfits_and_early_stopping_restores_the_peak() -> None:
     params = {"epochs": 25, "label_noise": 0.3, "patience": 3}
     marked = run_experiment("epochs", params).runs[0]
     epochs = marked.epoch_points()[1:]
-    peak = max(epochs, key=lambda p: p.val_acc)
+    peak = max(epochs, key=lambda p: p.val_acc or 0.0)
     last = epochs[-1]
     assert peak.epoch < last.epoch
     assert peak.val_acc - last.val_acc > 0.05  # overfitting: more than 5 points lost
@@ -474,7 +474,9 @@ def test_label_noise_overfits_and_early_stopping_restores_the_peak() -> None:
     s = stopped.summary
     assert s.stopped_epoch == s.restored_epoch + 3  # patience 3
     assert stopped.history[-1].epoch == s.stopped_epoch < 25
-    best_seen = max(p.val_acc for p in stopped.epoch_points()[1:])
-    assert s.final_val_acc == best_seen == stopped.point_at_epoch(s.restored_epoch).val_acc
+    best_seen = max(p.val_acc or 0.0 for p in stopped.epoch_points()[1:])
+    assert s.restored_epoch is not None
+    kept = stopped.point_at_epoch(s.restored_epoch)
+    assert kept is not None and s.final_val_acc == best_seen == kept.val_acc
     # Same seed: the stopped run is the marked run cut short, and kept the same epoch.
     assert s.restored_epoch == marked.summary.restored_epoch

@@ -4,12 +4,15 @@ question's own history."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from test_store import T0, grade, question
 
 from quizapp.store import QuestionStats, Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_question_stats_match_each_questions_history(tmp_path: Path) -> None:

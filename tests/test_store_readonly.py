@@ -15,15 +15,18 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from test_store import REPO, T0, grade, question
 
 from quizapp.store import SCHEMA_VERSION, Store, StoreError
 from quizapp.store.schema import migrate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def _snapshot(home: Path) -> dict[str, tuple[bytes, int]]:

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import textwrap
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from test_store import REPO, T0, grade, question
 
 from quizapp.store import Store, StoreError, repair
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _aside(home: Path) -> list[Path]:

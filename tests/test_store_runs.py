@@ -8,13 +8,16 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from test_store import REPO
 
 from quizapp.store import Store
 from quizapp.store.owners import process_token
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _RECORD_AND_DIE = textwrap.dedent(
     """

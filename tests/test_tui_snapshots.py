@@ -6,15 +6,19 @@ the SVGs in the report before committing."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.pilot import Pilot
 from tui_support import START, Clock, fixture_library, make_app
 
-from questions.loader import Library
 from quizapp.domain.grading import Rating, grade_numeric, grade_rubric
 from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from textual.pilot import Pilot
+
+    from questions.loader import Library
 
 SIZE = (100, 30)
 

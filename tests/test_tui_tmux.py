@@ -7,10 +7,13 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tmux") is None or shutil.which("quizapp") is None,

@@ -7,7 +7,7 @@ import io
 import json
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from test_store import grade, question
 from tui_support import Clock, fixture_library, make_app, running
@@ -17,6 +17,9 @@ from quizapp.domain.grading import Rating
 from quizapp.services.weak_points import weak_spots
 from quizapp.store import Store
 from quizapp.tui.screens.review import ReviewScreen
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from questions.model import QuestionKind
 from quizapp.cli.output import console, safe_text
 from quizapp.domain.wording import plural
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:

@@ -7,13 +7,11 @@ and reads. Answers are read line by line from stdin, so a pipe works as well as 
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,6 +20,9 @@ from quizapp.domain.mock_interview import MAX_MINUTES, MIN_MINUTES
 from quizapp.domain.wording import format_duration, plural, time_left
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator
+
     from rich.console import Console
 
     from quizapp.services.mock_interview import AskedQuestion, MockInterview, SelfGrade

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +12,9 @@ from quizapp.domain.calendar import SHADES, heat_level, month_labels
 from quizapp.domain.wording import plural
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
     from rich.console import Console
     from rich.text import Text
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 

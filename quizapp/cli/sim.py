@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import signal
 import sys
@@ -10,13 +9,15 @@ import threading
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
 from quizapp.cli.output import EXIT_INTERRUPTED, console, exit_interrupted_now, safe_text
 from quizapp.domain.wording import plural
 
 if TYPE_CHECKING:
+    import argparse
+    from types import FrameType
+
     from rich.console import Console
 
     from sims.events import SimEvent
@@ -398,28 +399,10 @@ def _save(
     """Record the run in the progress database, like the app does; a problem there is
     reported but never fails the command (the results are printed all the same)."""
 
+    from quizapp.services.runs import run_outcome
     from quizapp.store import Store, StoreError
 
-    statuses = {r.status for r in result.runs}
-    if result.status == "cancelled":
-        status = "cancelled"
-    elif len(statuses) == 1 and statuses != {"ok"}:
-        status = statuses.pop()
-    else:
-        status = "ok"
-    data = result.to_json()  # finite numbers only (a diverged loss becomes null)
-    summary = {
-        "observations": data["observations"],
-        "runs": [
-            {
-                "label": r["label"],
-                "status": r["status"],
-                "final_val_loss": r["summary"]["final_val_loss"],
-                "final_val_acc": r["summary"]["final_val_acc"],
-            }
-            for r in data["runs"]
-        ],
-    }
+    status, summary = run_outcome(result)
     try:
         with Store.open(home) as store:
             store.record_sim_run(
@@ -428,7 +411,7 @@ def _save(
                 result.device,
                 status,
                 summary=summary,
-                result=data,
+                result=result.to_json(),
                 seed=result.seed,
                 started=started,
                 finished=finished,

@@ -9,9 +9,11 @@ therefore passes its numbers through :func:`clip_value` (one bar, one cell) or
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 DIVERGED = "diverged"
 

@@ -11,13 +11,16 @@ retention, lowest first.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
-
-from fsrs import Card
+from typing import TYPE_CHECKING
 
 from quizapp.domain.scheduling import as_utc, retrievability
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from fsrs import Card
 
 # Predicted recall is taken at this local time on the interview day.
 INTERVIEW_TIME = time(9, 0)

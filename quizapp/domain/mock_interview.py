@@ -9,11 +9,13 @@ one. Each question has a time budget by difficulty, as an interviewer would pace
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from quizapp.domain.grading import GOOD_SHARE, missed_must_have
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 # Minutes an interviewer would give an answer (and its follow-up), by difficulty 1-3.
 MINUTES_BY_DIFFICULTY: Mapping[int, int] = {1: 3, 2: 5, 3: 7}

@@ -27,15 +27,18 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from fsrs import Card, ReviewLog, Scheduler
 from fsrs import Rating as FsrsRating
 
 from quizapp.domain.grading import Rating
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 DEFAULT_RETENTION = 0.9
 RETENTION_RANGE = (0.70, 0.99)

@@ -9,9 +9,11 @@ answer and running its demo might.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 MISSES_FOR_WEAK_POINT = 2
 FAILS_FOR_LEECH = 4

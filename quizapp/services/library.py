@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from questions.loader import Library, load_library
 from quizapp.store.paths import data_home, user_decks_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 def check_preset(experiment: str, params: dict[str, Any]) -> list[str]:

@@ -10,10 +10,8 @@ come back in the review queue) and keeps the report for Progress.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from questions.model import Question, QuestionKind
 from quizapp.domain.grading import Grade, grade_numeric, grade_rubric
@@ -24,7 +22,12 @@ from quizapp.domain.mock_interview import (
     minutes_for,
     pick_questions,
 )
-from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+
+    from quizapp.store import Store
 
 
 @dataclass

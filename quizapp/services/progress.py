@@ -4,22 +4,25 @@ draws it. Each figure is computed here once, so the two can never disagree."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizapp.services.review import daily_new_limit
-from quizapp.store import (
-    DayCount,
-    MissedPoint,
-    MockInterviewRecord,
-    Settings,
-    SimRun,
-    Store,
-    Summary,
-    Totals,
-)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from quizapp.store import (
+        DayCount,
+        MissedPoint,
+        MockInterviewRecord,
+        Settings,
+        SimRun,
+        Store,
+        Summary,
+        Totals,
+    )
 
 MISSED_SHOWN = 10
 RUNS_SHOWN = 10

@@ -3,11 +3,10 @@ preparation for an interview date."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
-from quizapp.domain.grading import Rating
 from quizapp.domain.interview_date import (
     InterviewPlan,
     TopicReadiness,
@@ -18,7 +17,12 @@ from quizapp.domain.interview_date import (
     weakest_on_the_day,
 )
 from quizapp.domain.scheduling import interleave_by_topic, local_day, next_intervals
-from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from quizapp.domain.grading import Rating
+    from quizapp.store import Store
 
 # Without a working store there is no schedule: offer this many questions in deck order.
 FALLBACK_QUEUE = 10

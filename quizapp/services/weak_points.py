@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quizapp.domain.weak_points import WeakPoint, leeches, weak_points
-from quizapp.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from quizapp.store import Store
 
 LEECH_ADVICE = (
     "failed 4 times or more: re-read its model answer and run its simulation before the next review"

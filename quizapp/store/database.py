@@ -128,11 +128,10 @@ import os
 import sqlite3
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fsrs import Card, State
 from sqlite_utils import Database
@@ -194,6 +193,9 @@ from quizapp.store.recovery import (
 )
 from quizapp.store.schema import SCHEMA_VERSION, migrate, newer_schema, write_transaction
 from quizapp.store.transfer import EXPORT_FORMAT, validated_export
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 
 def repair(home: Path | str | None = None, *, now: datetime | None = None) -> list[str]:

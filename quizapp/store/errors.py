@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Callable
-from pathlib import Path
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 # SQLite primary result codes we explain to the user.
 _BUSY, _LOCKED, _READONLY, _IOERR, CORRUPT, _FULL, _CANTOPEN, NOTADB = 5, 6, 8, 10, 11, 13, 14, 26

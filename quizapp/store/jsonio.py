@@ -13,10 +13,12 @@ import json
 import math
 import os
 import stat
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizapp.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 # An export is 8 levels deep at most (document > sim_runs > run > result > runs > history >

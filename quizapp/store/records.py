@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from quizapp.domain.grading import Rating
 from quizapp.domain.scheduling import (
     DEFAULT_NEW_PER_DAY,
     DEFAULT_RETENTION,
     Streak,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date, datetime
+
+    from quizapp.domain.grading import Rating
 
 MODES = ("review", "practice")
 SIM_STATUSES = ("running", "ok", "diverged", "oom", "cancelled", "failed", "interrupted")

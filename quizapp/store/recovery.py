@@ -7,17 +7,19 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Mapping
 from contextlib import suppress
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from quizapp.store.errors import StoreError
 from quizapp.store.paths import database_path
 from quizapp.store.schema import write_transaction
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
 
 # --- opening ----------------------------------------------------------------------------
 

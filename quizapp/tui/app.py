@@ -15,13 +15,11 @@ import tomllib
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from quizapp.services.clock import utc_now
@@ -34,6 +32,10 @@ from quizapp.tui.host import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from textual.screen import Screen
+
     from questions.loader import Library
     from questions.model import Question
     from quizapp.store import Store

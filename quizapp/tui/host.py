@@ -7,16 +7,17 @@ module, so the app can import its screens (lazily, when first opened) without a 
 
 from __future__ import annotations
 
-import asyncio
 import gc
-from collections.abc import Callable, Iterable
-from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from textual.message import Message
 
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Iterable
+    from datetime import datetime, tzinfo
+    from pathlib import Path
+
     from textual.app import App
 
     from questions.loader import Library

@@ -8,8 +8,7 @@ A chart may come from an imported run, so every string in it is shown through
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -17,6 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from quizapp.views.text import safe_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX_ROWS = 14  # rows of a curve table before it is thinned
 BAR_WIDTH = 24

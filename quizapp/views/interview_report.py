@@ -4,7 +4,7 @@ flags) is always wrapped in ``Text``, never parsed as markup."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -13,8 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from quizapp.domain.grading import GOOD_SHARE
-from quizapp.domain.mock_interview import InterviewReport
 from quizapp.domain.wording import format_duration, plural
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from quizapp.domain.mock_interview import InterviewReport
 
 GOOD = float(GOOD_SHARE)
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from questions.model import Diagnosis
+if TYPE_CHECKING:
+    from questions.model import Diagnosis
 
 METRIC_NAMES = {
     "val_loss": "validation loss",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sims.config import DATASETS, DIGITS_IMAGES, OPTIMIZERS, DataSpec, ModelSpec
 from sims.params import Param
-from sims.results import HistoryPoint, RunRecord
+
+if TYPE_CHECKING:
+    from sims.results import HistoryPoint, RunRecord
 
 
 def data_params(

@@ -49,6 +49,7 @@ from sims.registry import Experiment, register
 from sims.results import Outcome, RunRecord
 
 if TYPE_CHECKING:
+    from sims.training import TrainHook
     from sims.workbench import Lab
 
 MEMORY_UPDATES = 3  # updates of the memory pass
@@ -156,7 +157,6 @@ def _measure_memory(
 ) -> None:
     """The untimed memory pass: a few updates with the memory probes attached."""
     from sims.probes import CudaPeakProbe, MemoryProbe
-    from sims.training import TrainHook
 
     config = replace(
         timed,

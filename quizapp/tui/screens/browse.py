@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.content import Content
@@ -19,6 +18,8 @@ from quizapp.domain.wording import difficulty_dots, humanize_delta
 from quizapp.tui.host import QuizHost, quiz
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
     from quizapp.store import Attempt, MissedPoint, QuestionStats
 
 HISTORY_SHOWN = 8

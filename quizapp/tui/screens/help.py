@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -15,6 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from quizapp.tui.host import KEYMAP_FILE, QuizHost, quiz
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
 
 # (section title, "module:Class") in the order a new user meets them.
 SECTIONS: tuple[tuple[str, str], ...] = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -18,6 +17,8 @@ from quizapp.tui.widgets.deck_problems import DeckProblems
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
     from quizapp.services.review import InterviewReadiness
     from quizapp.store import DayCount, SimRun, Summary
 

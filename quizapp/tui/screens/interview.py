@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -30,6 +29,8 @@ from quizapp.tui.widgets.interview_clock import InterviewClock
 from quizapp.tui.widgets.rubric_checklist import RubricChecklist
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
     from quizapp.domain.mock_interview import InterviewReport
 
 Phase = Literal["setup", "answer", "follow-up", "grade", "report"]

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, VerticalScroll
 from textual.content import Content
@@ -23,6 +22,8 @@ from quizapp.tui.widgets.review_heatmap import ReviewHeatmap, weeks_that_fit
 from quizapp.tui.widgets.score_trend import ScoreTrend
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
     from quizapp.store import MissedPoint, MockInterviewRecord, SimRun
 
 TREND_WEEKS = 12

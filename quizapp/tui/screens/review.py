@@ -7,11 +7,9 @@ keeps everything already graded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -45,6 +43,10 @@ from quizapp.tui.widgets.run_diagnosis import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from textual.app import ComposeResult
+
     from quizapp.store import Attempt
 
 Mode = Literal["review", "practice"]

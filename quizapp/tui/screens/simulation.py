@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -38,14 +36,19 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from questions.model import Question
 from quizapp.domain.wording import expected_duration
+from quizapp.services.runs import run_outcome
 from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.metric_chart import X_AXES, MetricChart
 from quizapp.tui.widgets.param_form import ParamForm
 from quizapp.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from textual.app import ComposeResult
+
+    from questions.model import Question
     from quizapp.store import SimRun
     from sims.registry import Experiment
 
@@ -534,25 +537,7 @@ class SimulationScreen(Screen[None]):
     def _experiment_finished(self, result: Any) -> None:
         self.ended = True
         self.refresh_bindings()  # Esc now goes back
-        statuses = {r.status for r in result.runs}
-        if result.status == "cancelled":
-            status = "cancelled"
-        elif len(statuses) == 1 and statuses != {"ok"}:
-            status = statuses.pop()
-        else:
-            status = "ok"
-        summary = {
-            "observations": list(result.observations),
-            "runs": [
-                {
-                    "label": r.label,
-                    "status": r.status,
-                    "final_val_loss": r.summary.final_val_loss,
-                    "final_val_acc": r.summary.final_val_acc,
-                }
-                for r in result.runs
-            ],
-        }
+        status, summary = run_outcome(result)
         self._finish_run(status, summary, result.to_json())
         self._show_result_charts([result])
         self._show_observations(result.observations)

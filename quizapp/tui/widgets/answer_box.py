@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.widgets import TextArea
-from textual.widgets.text_area import EditResult, Location
 
 from quizapp.domain.limits import MAX_ANSWER_CHARS
+
+if TYPE_CHECKING:
+    from textual.widgets.text_area import EditResult, Location
 
 
 class AnswerBox(TextArea):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
 
 from quizapp.domain.wording import format_duration
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
 
 __all__ = ["AnswerTimer", "format_duration"]
 

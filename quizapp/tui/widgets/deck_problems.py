@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class DeckProblems(Static):

@@ -8,16 +8,18 @@ store carry the same dicts, so a stored run redraws exactly as it finished.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual.app import RenderResult
-from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from quizapp.domain.chart_values import finite_values, plot_series
 from quizapp.views.chart_tables import render_chart
+
+if TYPE_CHECKING:
+    from textual.app import RenderResult
+    from textual.widget import Widget
 
 MAX_POINTS = 200  # per curve: a terminal cannot show more
 

@@ -3,14 +3,18 @@ left of the whole interview. Read from the app's (injectable) clock, like ``Answ
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
 
 from quizapp.domain.wording import format_duration, time_left
-from quizapp.services.mock_interview import AskedQuestion, MockInterview
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from quizapp.services.mock_interview import AskedQuestion, MockInterview
 
 
 class InterviewClock(Static):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
-from textual.app import RenderResult
-from textual.geometry import Size
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from quizapp.domain.chart_values import finite_values, plot_series
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from textual.app import RenderResult
+    from textual.geometry import Size
 
 XAxis = Literal["epoch", "update", "examples", "seconds"]
 X_AXES: tuple[XAxis, ...] = ("epoch", "update", "examples", "seconds")

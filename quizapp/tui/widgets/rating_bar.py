@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 from textual.widgets import Static
 
 from quizapp.domain.grading import Rating
 from quizapp.domain.wording import short_interval
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from textual.app import ComposeResult
+    from textual.events import Click
+    from textual.widget import Widget
 
 RATING_HINTS = {
     Rating.AGAIN: "forgot: see it again soon",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widget import Widget
 
 from quizapp.domain.calendar import SHADES, heat_level, month_labels
 from quizapp.domain.wording import plural
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DAY_LABELS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
 LABEL_WIDTH = 4

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -11,7 +10,10 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from questions.model import RubricPoint
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from questions.model import RubricPoint
 
 MAX_KEYED_POINTS = 9
 

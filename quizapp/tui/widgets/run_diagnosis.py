@@ -3,21 +3,24 @@ choices (keys 1-5 pick one), and the same chart again beside the explanation."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-from questions.model import Diagnosis
 from quizapp.views.run_chart import RunChart, run_chart
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult, RenderResult
+    from textual.geometry import Size
+
+    from questions.model import Diagnosis
 
 
 def draw(chart: RunChart, size: Size, theme: str) -> Text:

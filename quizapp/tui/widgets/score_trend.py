@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import date
+from typing import TYPE_CHECKING
 
 from textual_plotext import PlotextPlot
 
 from quizapp.domain.chart_values import clip_value
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date
 
 
 class ScoreTrend(PlotextPlot):
