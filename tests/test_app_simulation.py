@@ -6,7 +6,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from textual.widgets import Input, Static
+from textual.widgets import Input, Select, Static
 from tui_support import make_app, running
 
 from quizapp.store import Store
@@ -181,7 +181,7 @@ async def test_a_failed_simulation_is_a_message_and_is_recorded(tmp_path: Path) 
         screen = app.screen
         assert isinstance(screen, SimulationScreen)
         screen.query_one("#param-epochs", Input).value = "1"
-        screen.query_one("#device", Input).value = "mps"  # never available on Linux or in CI
+        screen.query_one("#device", Select).value = "mps"  # never available on Linux or in CI
         await pilot.pause()
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: screen.ended)
