@@ -192,10 +192,11 @@ def _decay_lines(finished: dict[str, float | None]) -> list[str]:
     below = [k for k, v in decaying.items() if v < constant]
     gaps = [constant - v for v in decaying.values()]
     if len(below) == len(decaying):
+        by = f"{gaps[0]:.3f}" if len(gaps) == 1 else f"{min(gaps):.3f} to {max(gaps):.3f}"
+        which = "The decaying schedule" if len(gaps) == 1 else "Every decaying schedule"
         lines.append(
-            f"Every decaying schedule ended below the constant LR, by {min(gaps):.3f} to "
-            f"{max(gaps):.3f}: the constant LR keeps the gradient noise of its step size "
-            "to the last update."
+            f"{which} ended below the constant LR, by {by}: the constant LR keeps the "
+            "gradient noise of its step size to the last update."
         )
     else:
         lines.append(
