@@ -76,7 +76,7 @@ class HomeScreen(Screen[None]):
         if self.quiz.data_ready.is_set():
             self.refresh_data()
         else:
-            self.call_after_refresh(self.quiz.start_loading)
+            self.quiz.start_loading()
             self.query_one("#title-bar", Static).update(
                 Content.from_markup("[b]quizapp[/b]  [$text-muted]loading decks and progress…[/]")
             )
