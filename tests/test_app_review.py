@@ -243,3 +243,34 @@ async def test_at_80x24_the_model_answer_and_score_stay_in_view(tmp_path: Path) 
         bar = screen.query_one("#grade-bar").region
         assert score.region.height * score.region.width >= len(text)
         assert bar.contains_region(score.region)
+
+
+async def test_a_stated_red_flag_caps_the_rating_and_is_stored(tmp_path: Path) -> None:
+    from textual.widgets import SelectionList
+    from tui_support import DECK, write_deck
+
+    from questions.loader import load_library
+    from quizapp.services.library import check_preset
+
+    flag = "Bigger is [b]always[/b] better."
+    deck = DECK.replace('id = "t-open"\n', f'id = "t-open"\nred_flags = ["{flag}"]\n', 1)
+    path = write_deck(tmp_path / "flag-decks", deck)
+    library = load_library(extra_paths=[path], check_preset=check_preset, include_builtin=False)
+    assert library.questions["t-open"].red_flags == (flag,)
+    app = make_app(tmp_path, library=library)
+    async with running(app) as pilot:
+        await pilot.press("r", "ctrl+r", "1", "2", "3")  # every rubric point: Easy
+        await pilot.pause()
+        bar = app.screen.query_one(RatingBar)
+        assert bar.suggested == Rating.EASY
+        flags = app.screen.query_one("#red-flags", SelectionList)
+        assert flags.display and str(flags.get_option_at_index(0).prompt) == flag  # literal
+        flags.select(0)
+        await pilot.pause()
+        assert bar.suggested == Rating.HARD
+        assert "a red flag stated" in str(app.screen.query_one("#score-line", Static).content)
+        await pilot.press("enter")
+        await pilot.pause()
+    (attempt,) = stored_attempts(tmp_path, "t-open")
+    assert attempt.red_flags == (flag,) and attempt.rating == Rating.HARD
+    assert attempt.score == 1.0  # the points still count; only the rating is capped

@@ -481,7 +481,7 @@ class Store:
             cur = self.db.execute(
                 """INSERT INTO attempts (uid, question_id, content_hash, started_ms,
                     submitted_ms, answer, rubric_size, met_mask, score, suggested, rating,
-                    seconds, mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    seconds, mode, red_flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     uid,
                     question.id,
@@ -496,6 +496,7 @@ class Store:
                     int(chosen),
                     float(seconds),
                     mode,
+                    _json_text(list(grade.red_flags)) if grade.red_flags else None,
                 ],
             )
             attempt_id = int(cur.lastrowid or 0)
@@ -516,6 +517,7 @@ class Store:
             rating=chosen,
             seconds=float(seconds),
             mode=mode,
+            red_flags=tuple(grade.red_flags),
         )
 
     @guarded
@@ -1053,6 +1055,7 @@ class Store:
                     "rating": r["rating"],
                     "seconds": _seconds(r["seconds"], r["started_ms"], r["submitted_ms"]),
                     "mode": r["mode"],
+                    "red_flags": _loads(r["red_flags"]) or [],
                 }
                 for r in db.query("SELECT * FROM attempts ORDER BY id")
             ]
@@ -1202,8 +1205,8 @@ class Store:
                 cur = self.db.execute(
                     """INSERT OR IGNORE INTO attempts (uid, question_id, content_hash,
                         started_ms, submitted_ms, answer, rubric_size, met_mask, score,
-                        suggested, rating, seconds, mode)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        suggested, rating, seconds, mode, red_flags)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     [
                         a["uid"],
                         a["question_id"],
@@ -1218,6 +1221,7 @@ class Store:
                         a["rating"],
                         a["seconds"],
                         a["mode"],
+                        _json_text(a["red_flags"]) if a["red_flags"] else None,
                     ],
                 )
                 if cur.rowcount:
@@ -1622,7 +1626,7 @@ class Store:
 
 _ATTEMPT_COLS = (
     "id, uid, question_id, content_hash, started_ms, submitted_ms, answer, met_mask, "
-    "rubric_size, score, suggested, rating, seconds, mode"
+    "rubric_size, score, suggested, rating, seconds, mode, red_flags"
 )
 _CARD_COLS = "card_id, state, step, stability, difficulty, due_ms, last_review_ms"
 _CARD_COLS_C = ", ".join(f"c.{c.strip()}" for c in _CARD_COLS.split(","))
@@ -1659,6 +1663,7 @@ def _attempt(row: Sequence[Any]) -> Attempt:
         rating=Rating(row[11]),
         seconds=row[12],
         mode=row[13],
+        red_flags=tuple(_loads(row[14]) or ()),
     )
 
 

@@ -68,6 +68,7 @@ class Attempt:
     seconds: float
     mode: str
     points: tuple[PointResult, ...] = ()  # filled by question_history()
+    red_flags: tuple[str, ...] = ()  # the misconceptions the answer stated
 
 
 @dataclass(frozen=True, slots=True)

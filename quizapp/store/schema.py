@@ -131,6 +131,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX mock_interviews_started ON mock_interviews (started_ms)",
     ),
+    # 6: the red flags (statements of a misconception) an answer made, as a JSON list of
+    # their texts; NULL when none.
+    ("ALTER TABLE attempts ADD COLUMN red_flags TEXT",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

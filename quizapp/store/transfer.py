@@ -165,6 +165,13 @@ def _time_ms(where: str, item: dict[str, Any], key: str, optional: bool = False)
         ) from None
 
 
+def _red_flags(where: str, item: dict[str, Any]) -> list[str]:
+    flags = clean_json(item.get("red_flags") or [])
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise _Invalid(f"{where}.red_flags: expected a list of statements")
+    return flags
+
+
 def _check_card(where: str, card: Card) -> None:
     """The parts of a card the database stores as numbers must fit it."""
     for key in ("card_id", "step"):
@@ -218,6 +225,8 @@ def _record(name: str, index: int, item: Any) -> dict[str, Any]:
             "rating": rating,
             "seconds": max(0.0, float(f("seconds", "num"))),
             "mode": mode,
+            # Exports before schema 6 have no red flags.
+            "red_flags": _red_flags(where, item),
         }
     if name == "rubric_points":
         return {

@@ -15,7 +15,8 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Markdown, Static, TextArea
+from textual.widgets import Footer, Input, Markdown, SelectionList, Static, TextArea
+from textual.widgets.selection_list import Selection
 
 from questions.model import Question, QuestionKind
 from quizapp.domain.grading import (
@@ -68,6 +69,7 @@ class Draft:
 
     answer: str = ""
     met: frozenset[int] = frozenset()
+    flags: frozenset[int] = frozenset()  # red flags the answer stated (indexes)
     rating: Rating | None = None
     started: datetime | None = None
     grade: Grade | None = None
@@ -172,6 +174,7 @@ class ReviewScreen(Screen[None]):
                 yield Static(id="misconception", classes="panel")
             with VerticalScroll(id="reveal-right"):
                 yield RubricChecklist(id="rubric", classes="panel")
+                yield SelectionList[int](id="red-flags", classes="panel")
                 yield Static(id="follow-ups", classes="panel")
                 yield Static(id="demo", classes="panel")
         with Horizontal(id="grade-bar"):
@@ -298,7 +301,9 @@ class ReviewScreen(Screen[None]):
             grade = Grade(score=0.0, suggested=Rating.AGAIN)
             self.draft.verdict = choice_verdict(question.diagnosis, None)
         else:
-            grade = grade_rubric(question.rubric, self.draft.met)
+            grade = grade_rubric(
+                question.rubric, self.draft.met, question.red_flags, self.draft.flags
+            )
         self.draft.grade = grade
         self._reveal(grade)
 
@@ -351,6 +356,16 @@ class ReviewScreen(Screen[None]):
         self.query_one("#reveal-phase").set_class(not question.rubric, "-no-rubric")
         rubric.reset(question.rubric, self.draft.met)
         rubric.border_title = "Rubric: tick what your answer covered"
+        flags = self.query_one("#red-flags", SelectionList)
+        flags.clear_options()
+        flags.add_options(
+            [
+                Selection(Content(text), i, i in self.draft.flags)
+                for i, text in enumerate(question.red_flags)
+            ]
+        )
+        flags.display = bool(question.red_flags)
+        flags.border_title = "Red flags: tick any your answer stated (caps the rating)"
         count = len(question.rubric)
         rubric.border_subtitle = f"1-{count} or space: tick · must = essential" if count else ""
         follow = self.query_one("#follow-ups", Static)
@@ -404,12 +419,17 @@ class ReviewScreen(Screen[None]):
         total = len(question.rubric)
         met = len(grade.met)
         missed_must = missed_must_have(question.rubric, grade.met)
+        stated = len(grade.red_flags)
+        flags = ""
+        if stated:
+            flags = " · a red flag stated: at most Hard" if stated == 1 else " · red flags: Again"
         line.update(
             Content.from_markup(
-                "Score [b]$met/$total[/b]$must",
+                "Score [b]$met/$total[/b]$must$flags",
                 met=str(met),
                 total=str(total),
                 must=" · a must-have point is missing" if missed_must else "",
+                flags=flags,
             )
         )
 
@@ -418,9 +438,24 @@ class ReviewScreen(Screen[None]):
         question = self.question
         if question is None or self.phase != "revealed" or question.kind != QuestionKind.OPEN:
             return
-        previous = self.draft.grade
         self.draft.met = event.met
-        grade = grade_rubric(question.rubric, event.met)
+        self._regrade()
+
+    @on(SelectionList.SelectedChanged, "#red-flags")
+    def _red_flags_changed(self, event: SelectionList.SelectedChanged[int]) -> None:
+        question = self.question
+        if question is None or self.phase != "revealed" or question.kind != QuestionKind.OPEN:
+            return
+        self.draft.flags = frozenset(event.selection_list.selected)
+        self._regrade()
+
+    def _regrade(self) -> None:
+        """Grade again from the ticked points and red flags; the rating follows the
+        suggestion unless the user chose another one."""
+        question = self.question
+        assert question is not None
+        previous = self.draft.grade
+        grade = grade_rubric(question.rubric, self.draft.met, question.red_flags, self.draft.flags)
         self.draft.grade = grade
         bar = self.query_one(RatingBar)
         # Follow the suggestion unless the user picked a different rating themself.
@@ -524,11 +559,13 @@ class ReviewScreen(Screen[None]):
             verdict = choice_verdict(question.diagnosis, chosen)
         else:
             met = frozenset(i for i in attempt.met if i < len(question.rubric))
-            grade = grade_rubric(question.rubric, met)
+            stated = [i for i, f in enumerate(question.red_flags) if f in attempt.red_flags]
+            grade = grade_rubric(question.rubric, met, question.red_flags, stated)
             verdict = None
         draft = Draft(
             answer=attempt.answer[:MAX_ANSWER_CHARS],  # an imported answer may be huge
             met=grade.met,
+            flags=frozenset(i for i, f in enumerate(question.red_flags) if f in grade.red_flags),
             rating=attempt.rating,
             started=attempt.started,
             grade=grade,
