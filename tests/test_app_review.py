@@ -274,3 +274,34 @@ async def test_a_stated_red_flag_caps_the_rating_and_is_stored(tmp_path: Path) -
     (attempt,) = stored_attempts(tmp_path, "t-open")
     assert attempt.red_flags == (flag,) and attempt.rating == Rating.HARD
     assert attempt.score == 1.0  # the points still count; only the rating is capped
+
+
+async def test_a_follow_up_probing_a_missed_point_is_asked_first(tmp_path: Path) -> None:
+    from tui_support import DECK, write_deck
+
+    from questions.loader import load_library
+    from quizapp.services.library import check_preset
+
+    deck = DECK.replace(
+        'follow_ups = ["What happens at batch 1?", "And at the full data set?"]',
+        'follow_ups = ["What happens at batch 1?", '
+        '{ text = "How many updates per epoch at batch 100?", probes = 2 }]',
+        1,
+    )
+    path = write_deck(tmp_path / "probe-decks", deck)
+    library = load_library(extra_paths=[path], check_preset=check_preset, include_builtin=False)
+    app = make_app(tmp_path, library=library)
+    async with running(app) as pilot:
+        await pilot.press("r", "ctrl+r", "1")  # the must-have only: point 2 (updates) missed
+        await pilot.pause()
+        panel = app.screen.query_one("#follow-ups", Static)
+        lines = str(panel.content).splitlines()
+        assert lines[0] == "1. How many updates per epoch at batch 100? (on a point you missed)"
+        assert lines[1] == "2. What happens at batch 1?"
+        await pilot.press("2")  # now the point is ticked: back to deck order, unmarked
+        await pilot.pause()
+        lines = str(panel.content).splitlines()
+        assert lines == [
+            "1. What happens at batch 1?",
+            "2. How many updates per epoch at batch 100?",
+        ]

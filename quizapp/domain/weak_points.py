@@ -59,3 +59,20 @@ def leeches(again_counts: Mapping[str, int]) -> list[str]:
     """Ids of the questions failed (rated Again) at least four times, most failed first."""
     failed = [(n, qid) for qid, n in again_counts.items() if n >= FAILS_FOR_LEECH]
     return [qid for n, qid in sorted(failed, key=lambda f: (-f[0], f[1]))]
+
+
+def follow_ups_after(
+    follow_ups: Sequence[str], probes: Sequence[int | None], met: frozenset[int]
+) -> list[tuple[str, bool]]:
+    """The follow-ups in the order an interviewer would ask them after this answer: first
+    those that probe a rubric point the answer missed (flagged True), then the others."""
+    probed = list(probes) if len(probes) == len(follow_ups) else [None] * len(follow_ups)
+    missed = [
+        (text, True)
+        for text, p in zip(follow_ups, probed, strict=True)
+        if p is not None and p not in met
+    ]
+    rest = [
+        (text, False) for text, p in zip(follow_ups, probed, strict=True) if p is None or p in met
+    ]
+    return missed + rest

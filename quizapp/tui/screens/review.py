@@ -28,6 +28,7 @@ from quizapp.domain.grading import (
     missed_must_have,
 )
 from quizapp.domain.limits import MAX_ANSWER_CHARS
+from quizapp.domain.weak_points import follow_ups_after
 from quizapp.domain.wording import difficulty_dots, humanize_delta
 from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.answer_box import AnswerBox
@@ -368,14 +369,7 @@ class ReviewScreen(Screen[None]):
         flags.border_title = "Red flags: tick any your answer stated (caps the rating)"
         count = len(question.rubric)
         rubric.border_subtitle = f"1-{count} or space: tick · must = essential" if count else ""
-        follow = self.query_one("#follow-ups", Static)
-        follow.display = bool(question.follow_ups)
-        follow.update(
-            Content("\n").join(
-                Content.from_markup("[b]$n.[/b] $text", n=str(i), text=text)
-                for i, text in enumerate(question.follow_ups, 1)
-            )
-        )
+        self._show_follow_ups()
         demo = self.query_one("#demo", Static)
         demo.display = question.simulation is not None
         demo.border_title = "The fix" if question.diagnosis is not None else "Simulation"
@@ -449,6 +443,25 @@ class ReviewScreen(Screen[None]):
         self.draft.flags = frozenset(event.selection_list.selected)
         self._regrade()
 
+    def _show_follow_ups(self) -> None:
+        """Follow-ups probing a point the answer missed come first, marked."""
+        question = self.question
+        assert question is not None
+        follow = self.query_one("#follow-ups", Static)
+        follow.display = bool(question.follow_ups)
+        ordered = follow_ups_after(question.follow_ups, question.follow_up_probes, self.draft.met)
+        follow.update(
+            Content("\n").join(
+                Content.from_markup("[b]$n.[/b] $text", n=str(i), text=text)
+                + (
+                    Content.styled(" (on a point you missed)", "$warning")
+                    if missed
+                    else Content("")
+                )
+                for i, (text, missed) in enumerate(ordered, 1)
+            )
+        )
+
     def _regrade(self) -> None:
         """Grade again from the ticked points and red flags; the rating follows the
         suggestion unless the user chose another one."""
@@ -464,6 +477,7 @@ class ReviewScreen(Screen[None]):
             self.draft.rating = None
         bar.suggested = grade.suggested
         self._show_score()
+        self._show_follow_ups()
 
     # --- grading ----------------------------------------------------------------------------
 
