@@ -91,3 +91,36 @@ async def test_drill_from_home_practises_weak_questions(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
         assert app.screen.queue == ["t-open"]
+
+
+async def test_leeches_are_flagged_on_browse_progress_and_in_stats(tmp_path: Path) -> None:
+    from textual.widgets import DataTable, Static
+
+    from quizapp.tui.screens.browse import BrowseScreen
+    from quizapp.tui.screens.progress import ProgressScreen
+
+    clock = Clock(T0 + timedelta(days=5))
+    app = make_app(tmp_path, clock)
+    async with running(app) as pilot:
+        assert app.store is not None
+        t_open = app.library.questions["t-open"]
+        for day in range(4):
+            grade(app.store, t_open, set(), T0 + timedelta(days=day), rating=Rating.AGAIN)
+        await pilot.press("b")
+        await pilot.pause()
+        browse = app.screen
+        assert isinstance(browse, BrowseScreen)
+        row = browse.query_one("#questions", DataTable).get_row("t-open")
+        assert "leech" in str(row[4])
+        detail = str(browse.query_one("#detail-body", Static).content)
+        assert "Leech: failed 4 times or more" in detail and "s runs its simulation" not in detail
+        await pilot.press("escape", "p")
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        missed = str(app.screen.query_one("#missed", Static).content)
+        assert missed.startswith("Leeches: t-open (failed 4 times or more")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        args = ["--home", str(tmp_path / "home"), "--deck", str(tmp_path / "fixture-decks")]
+        assert main(["stats", "--json", *args]) == 0
+    assert json.loads(out.getvalue())["leeches"] == ["t-open"]

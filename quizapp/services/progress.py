@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from quizapp.domain.weak_points import leeches
 from quizapp.services.review import daily_new_limit
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class ProgressReport:
     reviews_per_day: tuple[DayCount, ...]  # every day from the first shown week's Monday
     score_trend: tuple[WeekScore, ...]  # every week, oldest first, empty weeks included
     most_missed: tuple[MissedPoint, ...]
+    leeches: tuple[str, ...]  # questions failed four times or more, most failed first
     sim_runs: tuple[SimRun, ...]
     mock_interviews: tuple[MockInterviewRecord, ...] = ()  # newest first
 
@@ -119,6 +121,7 @@ class ProgressReport:
                 }
                 for m in self.most_missed
             ],
+            "leeches": list(self.leeches),
             "simulation_runs": [
                 {
                     "id": r.id,
@@ -199,6 +202,7 @@ def progress_report(
         reviews_per_day=tuple(store.reviews_per_day(first, today, tz)),
         score_trend=score_trend,
         most_missed=tuple(store.missed_points(limit=missed)),
+        leeches=tuple(q for q in leeches(store.again_counts()) if q in topics),
         sim_runs=tuple(store.sim_runs(limit=runs)),
         mock_interviews=tuple(store.mock_interviews(limit=interviews)),
     )

@@ -14,7 +14,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from questions.model import Question, QuestionKind
+from quizapp.domain.weak_points import leeches
 from quizapp.domain.wording import difficulty_dots, humanize_delta
+from quizapp.services.weak_points import LEECH_ADVICE
 from quizapp.tui.host import QuizHost, quiz
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class BrowseScreen(Screen[None]):
         super().__init__()
         self.shown: list[str] = []
         self.stats: dict[str, QuestionStats] = {}
+        self.leeches: set[str] = set()
 
     @property
     def quiz(self) -> QuizHost:
@@ -114,6 +117,10 @@ class BrowseScreen(Screen[None]):
         self.stats = app.store_call(
             "read your answers", lambda store: store.question_stats(ids), {}
         )
+        failed: dict[str, int] = app.store_call(
+            "read your answers", lambda store: store.again_counts(), {}
+        )
+        self.leeches = set(leeches(failed))
 
     # --- filtering -------------------------------------------------------------------------
 
@@ -148,7 +155,7 @@ class BrowseScreen(Screen[None]):
             if stats is None or stats.attempts == 0:
                 tries, last, due = "", "", Text("new", style="dim")
             else:
-                tries = str(stats.attempts)
+                tries = str(stats.attempts) + (" leech" if question.id in self.leeches else "")
                 last = f"{stats.last_score:.0%}" if stats.last_score is not None else ""
                 if stats.due is None:
                     due = Text("")
@@ -223,6 +230,16 @@ class BrowseScreen(Screen[None]):
             ),
             Content(""),
         ]
+        if qid in self.leeches:
+            parts += [
+                Content.styled("Leech: ", "bold $warning")
+                + Content(
+                    f"{LEECH_ADVICE}. p practises it; s runs its simulation."
+                    if question.simulation is not None
+                    else f"{LEECH_ADVICE}. p practises it."
+                ),
+                Content(""),
+            ]
         history: list[Attempt] = self.quiz.store_call(
             "read the question's history", lambda s: s.question_history(qid), []
         )

@@ -16,12 +16,15 @@ from textual.widgets import DataTable, Footer, Static
 
 from quizapp.domain.wording import plural
 from quizapp.services.progress import ProgressReport, interview_json, progress_report
+from quizapp.services.weak_points import LEECH_ADVICE
 from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.mastery_bars import MasteryBars, TopicBar
 from quizapp.tui.widgets.review_heatmap import ReviewHeatmap, weeks_that_fit
 from quizapp.tui.widgets.score_trend import ScoreTrend
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from textual.app import ComposeResult
 
     from quizapp.store import MissedPoint, MockInterviewRecord, SimRun
@@ -105,7 +108,7 @@ class ProgressScreen(Screen[None]):
         self.query_one(MasteryBars).show(
             [TopicBar(m.topic, m.mastery, m.seen, m.questions) for m in report.summary.mastery]
         )
-        self._show_missed(list(report.most_missed))
+        self._show_missed(list(report.most_missed), report.leeches)
         self._show_runs(list(report.sim_runs))
         self._show_interviews(list(report.mock_interviews))
 
@@ -126,14 +129,23 @@ class ProgressScreen(Screen[None]):
             )
         self.query_one("#title-bar", Static).update(line)
 
-    def _show_missed(self, missed: list[MissedPoint]) -> None:
+    def _show_missed(self, missed: list[MissedPoint], leeches: Sequence[str] = ()) -> None:
         panel = self.query_one("#missed", Static)
+        head = (
+            [
+                Content.styled("Leeches: ", "bold $warning")
+                + Content(", ".join(leeches))
+                + Content(f" ({LEECH_ADVICE})"),
+                Content(""),
+            ]
+            if leeches
+            else []
+        )
         if not missed:
-            panel.update(
-                Content.from_markup("[$text-muted]No missed points yet (or no answers).[/]")
-            )
+            empty = Content.from_markup("[$text-muted]No missed points yet (or no answers).[/]")
+            panel.update(Content("\n").join([*head, empty]))
             return
-        lines = []
+        lines = list(head)
         for point in missed:
             lines.append(
                 Content.from_markup(
