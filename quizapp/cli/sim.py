@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import signal
 import sys
@@ -76,6 +77,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--no-save", action="store_true", help="do not record the run in the progress database"
     )
     run.set_defaults(func=run_sim)
+    show = actions.add_parser(
+        "show",
+        parents=[common],
+        help="print a stored run as sim run did, with the command that reproduces it",
+    )
+    show.add_argument("id", type=int, metavar="ID", help="the run's number (quizapp stats)")
+    show.set_defaults(func=show_sim)
+    rerun = actions.add_parser(
+        "rerun",
+        parents=[common],
+        help="run a stored run again and say whether its numbers matched",
+        description=(
+            "Run a stored simulation again with its parameters, seed and device, record it, "
+            "and compare every evaluation: on the same device they match bit for bit. "
+            "Exit 1 when they did not."
+        ),
+    )
+    rerun.add_argument("id", type=int, metavar="ID", help="the run's number (quizapp stats)")
+    rerun.set_defaults(func=rerun_sim)
 
 
 def list_sims(args: argparse.Namespace) -> int:
@@ -121,15 +141,22 @@ def list_sims(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_sim(args: argparse.Namespace) -> int:
+def run_sim(args: argparse.Namespace, keep: list[ExperimentResult] | None = None) -> int:
+    """``quizapp sim run``; ``keep`` receives the result (for ``rerun``)."""
     err = console(stderr=True)
     stop = threading.Event()
     # From the start (importing torch takes seconds), Ctrl-C never raises KeyboardInterrupt.
     with _CtrlC(stop, err) as ctrl_c:
-        return _run_sim(args, err, stop, ctrl_c)
+        return _run_sim(args, err, stop, ctrl_c, keep)
 
 
-def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl_c: _CtrlC) -> int:
+def _run_sim(
+    args: argparse.Namespace,
+    err: Console,
+    stop: threading.Event,
+    ctrl_c: _CtrlC,
+    keep: list[ExperimentResult] | None,
+) -> int:
     from rich.text import Text
 
     from quizapp.cli.sim_progress import progress_for
@@ -210,6 +237,8 @@ def _run_sim(args: argparse.Namespace, err: Console, stop: threading.Event, ctrl
         )
     ctrl_c.phase = "done"
     finished = datetime.now(UTC)
+    if keep is not None:
+        keep.append(result)
 
     # Saved before anything is printed, so a closed pipe or terminal cannot lose the run.
     if not args.no_save:
@@ -418,3 +447,89 @@ def _save(
             )
     except (StoreError, OSError) as error:
         err.print(safe_text(f"Not saved to your progress database: {error}", style="yellow"))
+
+
+def _stored_run(args: argparse.Namespace, err: Console) -> Any:
+    """The stored run ``args.id`` with its results, or None after saying why."""
+    from quizapp.store import Store, StoreError
+    from quizapp.store.paths import data_home
+
+    try:
+        with Store.open(data_home(args.home)) as store:
+            run = store.get_sim_run(args.id)
+    except StoreError as error:
+        err.print(safe_text(str(error), style="red"), soft_wrap=True)
+        return None
+    if run is None:
+        err.print(safe_text(f"There is no simulation run #{args.id}.", style="red"))
+    return run
+
+
+def show_sim(args: argparse.Namespace) -> int:
+    from quizapp.services.runs import reproduce_command
+    from sims.results import ExperimentResult
+
+    err, out = console(stderr=True), console()
+    run = _stored_run(args, err)
+    if run is None:
+        return 1
+    when = run.started.astimezone().strftime("%Y-%m-%d %H:%M")
+    out.print(safe_text(f"Run #{run.id}: {run.experiment}, {run.status}, {when}", style="bold"))
+    command = reproduce_command(run.experiment, run.params, run.seed, run.device)
+    out.print(safe_text(f"Reproduce: {command}", style="dim"), soft_wrap=True)
+    if not isinstance(run.result, dict):
+        out.print(safe_text(f"No results were saved ({run.status}).", style="yellow"))
+        return 0
+    try:
+        result = ExperimentResult.from_json(run.result)
+    except (KeyError, TypeError, ValueError) as error:
+        err.print(safe_text(f"Run #{run.id} has unreadable results: {error}", style="red"))
+        return 1
+    print_result(result, out)
+    return 0
+
+
+def rerun_sim(args: argparse.Namespace) -> int:
+    from quizapp.services.runs import cli_value, first_difference, reproduce_command
+    from sims.results import ExperimentResult
+
+    err = console(stderr=True)
+    run = _stored_run(args, err)
+    if run is None:
+        return 1
+    if not isinstance(run.result, dict):
+        err.print(safe_text(f"Run #{run.id} saved no results to compare with.", style="red"))
+        return 1
+    stored = ExperimentResult.from_json(run.result)
+    command = reproduce_command(run.experiment, run.params, run.seed, run.device)
+    # The same path as typing that command: parameters, seed and device checked, progress
+    # shown, the new run recorded.
+    again = copy.copy(args)
+    again.name, again.seed, again.device, again.json, again.no_save = (
+        run.experiment,
+        run.seed or 0,
+        run.device,
+        None,
+        False,
+    )
+    again.assignments = []
+    for key, value in run.params.items():
+        if value is not None:  # None: the experiment's own default ("auto")
+            again.assignments.append(f"{key}={cli_value(value)}")
+    captured: list[ExperimentResult] = []
+    code = run_sim(again, keep=captured)
+    if code != 0 or not captured:
+        return code or 1
+    difference = first_difference(stored, captured[0])
+    out = console()
+    if difference is None:
+        out.print(
+            safe_text(
+                f"The numbers matched run #{run.id} exactly, on {captured[0].device}.",
+                style="bold green",
+            )
+        )
+        return 0
+    out.print(safe_text(f"The numbers differed from run #{run.id}: {difference}.", style="red"))
+    out.print(safe_text(f"(Stored on {stored.device}; command: {command})", style="dim"))
+    return 1

@@ -37,7 +37,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from quizapp.domain.wording import expected_duration
-from quizapp.services.runs import run_outcome
+from quizapp.services.runs import reproduce_command, run_outcome
 from quizapp.tui.host import QuizHost, quiz
 from quizapp.tui.widgets.metric_chart import X_AXES, MetricChart
 from quizapp.tui.widgets.param_form import ParamForm
@@ -782,6 +782,8 @@ class SimulationScreen(Screen[None]):
                 row.total_updates = record.updates_per_epoch * record.epochs
                 table.show(label)
             observations += [prefix + o for o in result.observations]
+            command = reproduce_command(run.experiment, run.params, run.seed, run.device)
+            observations.append(f"{prefix}Reproduce it: {command}")
             results.append(result)
             titles.append(f"#{run_id} {result.title}")
         for chart in self.query(MetricChart):
