@@ -33,7 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        _bound_ctrl_c_at_exit()
+        try:
+            _bound_ctrl_c_at_exit()
+        except KeyboardInterrupt:  # a Ctrl-C landing before our handler is in place
+            exit_interrupted_now()
 
 
 def _bound_ctrl_c_at_exit() -> None:

@@ -431,7 +431,8 @@ class Workers:
                     run.record = record
                     run.allreduce_seconds, run.allreduce_calls = seconds, calls
                     run.allreduce_bytes = size
-            elif kind == "done":
+            elif kind == "done" or (cancelled and kind != "error"):
+                # After a cancel a worker may stop and exit before it says so: it is done.
                 done.add(rank)
             else:
                 raise self._failure(rank, message)
