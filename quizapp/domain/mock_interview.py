@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from quizapp.domain.grading import GOOD_SHARE, missed_must_have
+from quizapp.domain.grading import GOOD_SHARE, RubricPointLike, missed_must_have
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -20,13 +20,6 @@ if TYPE_CHECKING:
 # Minutes an interviewer would give an answer (and its follow-up), by difficulty 1-3.
 MINUTES_BY_DIFFICULTY: Mapping[int, int] = {1: 3, 2: 5, 3: 7}
 MIN_MINUTES, MAX_MINUTES = 5, 180
-
-
-class RubricPointLike(Protocol):
-    @property
-    def text(self) -> str: ...
-    @property
-    def must_have(self) -> bool: ...
 
 
 class QuestionLike(Protocol):

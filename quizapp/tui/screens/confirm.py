@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 if TYPE_CHECKING:
@@ -46,3 +46,15 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_choose(self, value: bool) -> None:
         self.dismiss(value)
+
+
+def dismiss_after_confirming(
+    screen: Screen[None], title: str, body: str, *, confirm: str, cancel: str
+) -> None:
+    """Ask first; close ``screen`` only if the user confirms."""
+
+    def answered(confirmed: bool | None) -> None:
+        if confirmed:
+            screen.dismiss()
+
+    screen.app.push_screen(ConfirmScreen(title, body, confirm=confirm, cancel=cancel), answered)

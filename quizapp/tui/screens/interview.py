@@ -378,20 +378,14 @@ class InterviewScreen(Screen[None]):
         if self.phase in ("setup", "report"):
             self.dismiss()
             return
-        from quizapp.tui.screens.confirm import ConfirmScreen
+        from quizapp.tui.screens.confirm import dismiss_after_confirming
 
-        def leave(confirmed: bool | None) -> None:
-            if confirmed:
-                self.dismiss()
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "Abandon the interview?",
-                "Nothing from an unfinished interview is saved.",
-                confirm="Abandon",
-                cancel="Keep going",
-            ),
-            leave,
+        dismiss_after_confirming(
+            self,
+            "Abandon the interview?",
+            "Nothing from an unfinished interview is saved.",
+            confirm="Abandon",
+            cancel="Keep going",
         )
 
     def check_action(self, action: str, parameters: tuple[Any, ...]) -> bool | None:

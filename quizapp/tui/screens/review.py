@@ -627,20 +627,14 @@ class ReviewScreen(Screen[None]):
         if not unsaved:
             self.dismiss()
             return
-        from quizapp.tui.screens.confirm import ConfirmScreen
+        from quizapp.tui.screens.confirm import dismiss_after_confirming
 
-        def leave(confirmed: bool | None) -> None:
-            if confirmed:
-                self.dismiss()
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "End the session?",
-                "Your answers graded so far are saved; the one on screen is not.",
-                confirm="End session",
-                cancel="Keep going",
-            ),
-            leave,
+        dismiss_after_confirming(
+            self,
+            "End the session?",
+            "Your answers graded so far are saved; the one on screen is not.",
+            confirm="End session",
+            cancel="Keep going",
         )
 
     def check_action(self, action: str, parameters: tuple[Any, ...]) -> bool | None:
